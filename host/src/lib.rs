@@ -1,0 +1,14 @@
+//! prompt-mesh: a wasmtime host that runs a Spin application and puts a service mesh on
+//! every edge between its components.
+
+pub mod allowed_hosts;
+pub mod app;
+pub mod builder;
+pub mod capability;
+pub mod engine;
+pub mod linking;
+pub mod manifest;
+pub mod mesh;
+pub mod runtime_config;
+pub mod state;
+pub mod trigger;

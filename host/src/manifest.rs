@@ -1,0 +1,721 @@
+//! Loads a Spin manifest (version 2) into the typed application the host runs.
+//!
+//! Every refusal names the file, the key and the fix, so that a wrong manifest is corrected
+//! at start rather than discovered by a failing request.
+
+mod raw;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use raw::*;
+
+/// A manifest that cannot be run, with where and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: `{key}`: {message}")]
+pub struct ManifestError {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+/// The application a manifest describes, checked and with paths resolved.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// The folder relative paths are resolved against.
+    pub dir: PathBuf,
+    pub name: String,
+    pub version: String,
+    /// `[application.trigger.redis] address`, the default for Redis triggers.
+    pub redis_address: Option<String>,
+    pub variables: BTreeMap<String, AppVariable>,
+    pub http_triggers: Vec<HttpTrigger>,
+    pub redis_triggers: Vec<RedisTrigger>,
+    pub components: BTreeMap<String, ComponentSpec>,
+}
+
+/// An application variable (`[variables]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppVariable {
+    pub default: Option<String>,
+    pub required: bool,
+    pub secret: bool,
+}
+
+/// Where an HTTP trigger listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/path` (exact) or `/path/...` (the path and everything below it).
+    Path(String),
+    /// `{ private = true }`: reachable only from inside the application.
+    Private,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpTrigger {
+    pub id: String,
+    pub route: Route,
+    pub component: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisTrigger {
+    pub id: String,
+    pub channel: String,
+    /// Redis address, from the trigger or from `[application.trigger.redis]`.
+    pub address: String,
+    pub component: String,
+}
+
+/// One `[component.X]` table.
+#[derive(Debug, Clone)]
+pub struct ComponentSpec {
+    pub id: String,
+    /// The Wasm file, resolved against the manifest folder.
+    pub source: PathBuf,
+    pub variables: BTreeMap<String, String>,
+    pub environment: BTreeMap<String, String>,
+    pub files: Vec<FileMount>,
+    pub allowed_outbound_hosts: Vec<String>,
+    pub key_value_stores: Vec<String>,
+    pub sqlite_databases: Vec<String>,
+    pub build: Option<BuildSpec>,
+    pub dependencies_inherit_configuration: bool,
+    pub dependencies: Vec<Dependency>,
+    pub mesh: MeshSettings,
+}
+
+/// A host folder mounted into the component, read-only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileMount {
+    pub source: PathBuf,
+    pub destination: String,
+}
+
+/// `[component.X.build]`.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub commands: Vec<String>,
+    pub workdir: PathBuf,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// What serves an import of a component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    /// The dependency name as written: `pkg:name`, `pkg:name@1.0.0` or `pkg:name/iface@1.0.0`.
+    pub name: String,
+    pub target: DependencyTarget,
+    /// The export of the target that serves the import, when its name differs.
+    pub export: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DependencyTarget {
+    /// Another component of this application.
+    Component(String),
+    /// A Wasm file on disk.
+    Path(PathBuf),
+}
+
+/// `[component.X.tool.prompt-mesh]`: host settings that Spin ignores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeshSettings {
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_limit_bytes: u64,
+    /// Wall-clock budget of one call into the component (HTTP request, message, linked call).
+    pub timeout: Duration,
+    /// Instances of this component alive at once; further calls wait.
+    pub max_instances: u32,
+    /// Largest HTTP request body accepted for this component, in bytes.
+    pub max_request_body_bytes: u64,
+}
+
+/// Linear memory per instance unless the component says otherwise: 128 MiB.
+pub const DEFAULT_MEMORY_LIMIT_BYTES: u64 = 128 << 20;
+/// Time per call unless the component says otherwise: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Concurrent instances per component unless it says otherwise.
+pub const DEFAULT_MAX_INSTANCES: u32 = 100;
+/// Request body size unless the component says otherwise: 10 MiB.
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 << 20;
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        MeshSettings {
+            memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeshSettings {
+    memory_limit: Option<String>,
+    timeout: Option<String>,
+    max_instances: Option<u32>,
+    max_request_body: Option<String>,
+}
+
+impl Manifest {
+    /// Reads and checks the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+            file: path.to_path_buf(),
+            key: "(file)".into(),
+            message: format!("cannot read the manifest: {e}; pass its path with --manifest"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Checks manifest `text` as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let loader = Loader {
+            file: path.to_path_buf(),
+            text,
+        };
+        let raw: RawManifest = toml::from_str(text).map_err(|e| loader.toml_error(&e))?;
+        loader.manifest(raw)
+    }
+
+    /// The component with this id, if any.
+    pub fn component(&self, id: &str) -> Option<&ComponentSpec> {
+        self.components.get(id)
+    }
+}
+
+struct Loader<'t> {
+    file: PathBuf,
+    text: &'t str,
+}
+
+impl Loader<'_> {
+    fn err(&self, key: impl Into<String>, message: impl Into<String>) -> ManifestError {
+        ManifestError {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> ManifestError {
+        let key = match e.span() {
+            Some(span) => format!("line {}", self.line_of(span.start)),
+            None => "(document)".into(),
+        };
+        let message = e.message().trim_end_matches('.').to_string();
+        let message = match message.strip_prefix("unknown field ") {
+            Some(rest) => format!("unknown field {rest}; remove it or fix its spelling"),
+            None => message,
+        };
+        self.err(key, message)
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        let before = &self.text.as_bytes()[..offset.min(self.text.len())];
+        before.iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn manifest(&self, raw: RawManifest) -> Result<Manifest, ManifestError> {
+        if raw.spin_manifest_version.as_integer() != Some(2) {
+            return Err(self.err(
+                "spin_manifest_version",
+                format!(
+                    "version {} is not supported; write `spin_manifest_version = 2`",
+                    raw.spin_manifest_version
+                ),
+            ));
+        }
+        let redis_address = self.redis_app_address(&raw.application)?;
+        let variables = self.variables(&raw.variables)?;
+        let mut components = BTreeMap::new();
+        for (id, c) in raw.component {
+            let spec = self.component(&id, c, &variables)?;
+            components.insert(id, spec);
+        }
+        let mut http_triggers = Vec::new();
+        let mut redis_triggers = Vec::new();
+        for (kind, tables) in raw.trigger {
+            for (i, table) in tables.into_iter().enumerate() {
+                match kind.as_str() {
+                    "http" => http_triggers.push(self.http_trigger(i, table)?),
+                    "redis" => redis_triggers.push(self.redis_trigger(i, table, &redis_address)?),
+                    other => {
+                        return Err(self.err(
+                            format!("trigger.{other}"),
+                            "prompt-mesh serves `http` and `redis` triggers only; remove this trigger",
+                        ));
+                    }
+                }
+            }
+        }
+        let manifest = Manifest {
+            path: self.file.clone(),
+            dir: self.dir(),
+            name: raw.application.name,
+            version: raw.application.version,
+            redis_address,
+            variables,
+            http_triggers,
+            redis_triggers,
+            components,
+        };
+        self.check_references(&manifest)?;
+        Ok(manifest)
+    }
+
+    fn redis_app_address(&self, app: &RawApplication) -> Result<Option<String>, ManifestError> {
+        for key in app.trigger.keys() {
+            if key != "redis" && key != "http" {
+                return Err(self.err(
+                    format!("application.trigger.{key}"),
+                    "only `http` and `redis` triggers have application settings; remove it",
+                ));
+            }
+        }
+        let Some(redis) = app.trigger.get("redis") else {
+            return Ok(None);
+        };
+        for key in redis.keys() {
+            if key != "address" {
+                return Err(self.err(
+                    format!("application.trigger.redis.{key}"),
+                    "unknown setting; the Redis trigger takes `address` only",
+                ));
+            }
+        }
+        match redis.get("address") {
+            None => Ok(None),
+            Some(toml::Value::String(a)) => Ok(Some(a.clone())),
+            Some(_) => Err(self.err(
+                "application.trigger.redis.address",
+                "must be a string such as \"redis://localhost:6379\"",
+            )),
+        }
+    }
+
+    fn variables(
+        &self,
+        raw: &BTreeMap<String, RawVariable>,
+    ) -> Result<BTreeMap<String, AppVariable>, ManifestError> {
+        let mut out = BTreeMap::new();
+        for (name, v) in raw {
+            check_snake_name(name).map_err(|m| self.err(format!("variables.{name}"), m))?;
+            if v.required && v.default.is_some() {
+                return Err(self.err(
+                    format!("variables.{name}"),
+                    "a variable cannot be both `required` and have a `default`; keep one",
+                ));
+            }
+            if !v.required && v.default.is_none() {
+                return Err(self.err(
+                    format!("variables.{name}"),
+                    "give the variable a `default` or mark it `required = true`",
+                ));
+            }
+            let var = AppVariable {
+                default: v.default.clone(),
+                required: v.required,
+                secret: v.secret,
+            };
+            out.insert(name.clone(), var);
+        }
+        Ok(out)
+    }
+
+    fn component(
+        &self,
+        id: &str,
+        c: RawComponent,
+        variables: &BTreeMap<String, AppVariable>,
+    ) -> Result<ComponentSpec, ManifestError> {
+        let key = |k: &str| format!("component.{id}.{k}");
+        check_kebab_id(id).map_err(|m| self.err(format!("component.{id}"), m))?;
+        let source = match c.source {
+            RawSource::Path(p) => self.dir().join(p),
+            RawSource::Url { .. } | RawSource::Registry { .. } => {
+                return Err(self.err(
+                    key("source"),
+                    "prompt-mesh loads components from local files only; build the component \
+                     and point `source` at the .wasm file",
+                ));
+            }
+        };
+        if !c.allowed_http_hosts.is_empty() {
+            return Err(self.err(
+                key("allowed_http_hosts"),
+                "deprecated; move these hosts to `allowed_outbound_hosts` as \"https://host\"",
+            ));
+        }
+        if !c.ai_models.is_empty() {
+            return Err(self.err(
+                key("ai_models"),
+                "prompt-mesh serves no AI models; remove it",
+            ));
+        }
+        for (name, template) in &c.variables {
+            check_snake_name(name).map_err(|m| self.err(key(&format!("variables.{name}")), m))?;
+            for reference in template_references(template) {
+                if !variables.contains_key(&reference) {
+                    return Err(self.err(
+                        key(&format!("variables.{name}")),
+                        format!(
+                            "refers to `{{{{ {reference} }}}}`, which is not declared; \
+                             add `[variables] {reference} = {{ default = \"...\" }}`"
+                        ),
+                    ));
+                }
+            }
+        }
+        for host in &c.allowed_outbound_hosts {
+            crate::allowed_hosts::AllowedHost::parse(host)
+                .map_err(|m| self.err(key("allowed_outbound_hosts"), m))?;
+        }
+        for label in c.key_value_stores.iter().chain(&c.sqlite_databases) {
+            check_label(label).map_err(|m| self.err(key("key_value_stores"), m))?;
+        }
+        let files = c
+            .files
+            .into_iter()
+            .map(|f| self.file_mount(id, f))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !c.exclude_files.is_empty() {
+            return Err(self.err(
+                key("exclude_files"),
+                "prompt-mesh mounts whole folders only; narrow `files` instead",
+            ));
+        }
+        let mut dependencies = Vec::new();
+        for (name, dep) in c.dependencies {
+            dependencies.push(self.dependency(id, name, dep)?);
+        }
+        let mut mesh = MeshSettings::default();
+        for (tool, table) in c.tool {
+            if tool == "prompt-mesh" {
+                mesh = self.mesh_settings(id, table)?;
+            }
+        }
+        let build = c.build.map(|b| BuildSpec {
+            commands: match b.command {
+                RawCommand::One(c) => vec![c],
+                RawCommand::Many(c) => c,
+            },
+            workdir: b
+                .workdir
+                .map(|w| self.dir().join(w))
+                .unwrap_or_else(|| self.dir()),
+            environment: b.environment,
+        });
+        Ok(ComponentSpec {
+            id: id.to_string(),
+            source,
+            variables: c.variables,
+            environment: c.environment,
+            files,
+            allowed_outbound_hosts: c.allowed_outbound_hosts,
+            key_value_stores: c.key_value_stores,
+            sqlite_databases: c.sqlite_databases,
+            build,
+            dependencies_inherit_configuration: c.dependencies_inherit_configuration,
+            dependencies,
+            mesh,
+        })
+    }
+
+    fn file_mount(&self, id: &str, f: RawFileMount) -> Result<FileMount, ManifestError> {
+        match f {
+            RawFileMount::Placement { source, destination } => {
+                if !destination.starts_with('/') {
+                    return Err(self.err(
+                        format!("component.{id}.files"),
+                        format!("destination `{destination}` must be absolute, e.g. \"/{destination}\""),
+                    ));
+                }
+                Ok(FileMount { source: self.dir().join(source), destination })
+            }
+            RawFileMount::Pattern(p) if p.contains(['*', '?', '[']) => Err(self.err(
+                format!("component.{id}.files"),
+                format!("glob `{p}` is not supported; mount its folder with {{ source = \"...\", destination = \"/...\" }}"),
+            )),
+            RawFileMount::Pattern(p) => {
+                let destination = format!("/{}", p.trim_start_matches("./"));
+                Ok(FileMount { source: self.dir().join(&p), destination })
+            }
+        }
+    }
+
+    fn dependency(
+        &self,
+        id: &str,
+        name: String,
+        dep: RawDependency,
+    ) -> Result<Dependency, ManifestError> {
+        let key = format!("component.{id}.dependencies.\"{name}\"");
+        if !name.contains(':') {
+            return Err(self.err(
+                key,
+                "name the imported package, e.g. \"promptmesh:templates\"",
+            ));
+        }
+        let RawDependency::Table(mut table) = dep else {
+            return Err(self.err(
+                key,
+                "registry dependencies cannot be fetched here; use { component = \"<id>\" } \
+                 or { path = \"<file>.wasm\" }",
+            ));
+        };
+        let export = match table.remove("export") {
+            None => None,
+            Some(toml::Value::String(e)) => Some(e),
+            Some(_) => return Err(self.err(format!("{key}.export"), "must be a string")),
+        };
+        if export.is_some() && !name.contains('/') {
+            return Err(self.err(
+                format!("{key}.export"),
+                "an export can satisfy one interface only; name the interface in the key",
+            ));
+        }
+        let target = match (table.remove("component"), table.remove("path")) {
+            (Some(toml::Value::String(c)), None) => DependencyTarget::Component(c),
+            (None, Some(toml::Value::String(p))) => DependencyTarget::Path(self.dir().join(p)),
+            _ => {
+                return Err(self.err(
+                    key,
+                    "write exactly one of { component = \"<id>\" } or { path = \"<file>.wasm\" }",
+                ));
+            }
+        };
+        if let Some(extra) = table.keys().next() {
+            return Err(self.err(format!("{key}.{extra}"), "unknown setting; remove it"));
+        }
+        Ok(Dependency {
+            name,
+            target,
+            export,
+        })
+    }
+
+    fn mesh_settings(&self, id: &str, table: toml::Table) -> Result<MeshSettings, ManifestError> {
+        let key = |k: &str| format!("component.{id}.tool.prompt-mesh.{k}");
+        let raw: RawMeshSettings =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    self.err(
+                        format!("component.{id}.tool.prompt-mesh"),
+                        e.message().to_string(),
+                    )
+                })?;
+        let mut mesh = MeshSettings::default();
+        if let Some(m) = raw.memory_limit {
+            mesh.memory_limit_bytes =
+                units::parse_bytes(&m).map_err(|e| self.err(key("memory_limit"), e))?;
+        }
+        if let Some(t) = raw.timeout {
+            mesh.timeout = units::parse_duration(&t).map_err(|e| self.err(key("timeout"), e))?;
+        }
+        if let Some(n) = raw.max_instances {
+            if n == 0 {
+                return Err(self.err(key("max_instances"), "must be at least 1"));
+            }
+            mesh.max_instances = n;
+        }
+        if let Some(b) = raw.max_request_body {
+            mesh.max_request_body_bytes =
+                units::parse_bytes(&b).map_err(|e| self.err(key("max_request_body"), e))?;
+        }
+        Ok(mesh)
+    }
+
+    fn http_trigger(&self, i: usize, table: toml::Table) -> Result<HttpTrigger, ManifestError> {
+        let at = format!("trigger.http[{i}]");
+        let raw: RawHttpTrigger = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| self.err(&at, e.message().to_string()))?;
+        let route = match raw.route {
+            RawRoute::Private { private: true } => Route::Private,
+            RawRoute::Private { private: false } => {
+                return Err(self.err(format!("{at}.route"), "write a path such as \"/api/...\""));
+            }
+            RawRoute::Path(p) => {
+                check_route(&p).map_err(|m| self.err(format!("{at}.route"), m))?;
+                Route::Path(p)
+            }
+        };
+        let id = raw.id.unwrap_or_else(|| format!("http-{i}"));
+        Ok(HttpTrigger {
+            id,
+            route,
+            component: raw.component,
+        })
+    }
+
+    fn redis_trigger(
+        &self,
+        i: usize,
+        table: toml::Table,
+        app_address: &Option<String>,
+    ) -> Result<RedisTrigger, ManifestError> {
+        let at = format!("trigger.redis[{i}]");
+        let raw: RawRedisTrigger = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| self.err(&at, e.message().to_string()))?;
+        let address = raw.address.or_else(|| app_address.clone()).ok_or_else(|| {
+            self.err(
+                format!("{at}.address"),
+                "no Redis address; set `address` here or `[application.trigger.redis] address`",
+            )
+        })?;
+        let id = raw.id.unwrap_or_else(|| format!("redis-{i}"));
+        Ok(RedisTrigger {
+            id,
+            channel: raw.channel,
+            address,
+            component: raw.component,
+        })
+    }
+
+    fn check_references(&self, m: &Manifest) -> Result<(), ManifestError> {
+        let known = |c: &str| m.components.contains_key(c);
+        for (i, t) in m.http_triggers.iter().enumerate() {
+            if !known(&t.component) {
+                return Err(self.unknown_component(
+                    &format!("trigger.http[{i}].component"),
+                    &t.component,
+                    m,
+                ));
+            }
+        }
+        for (i, t) in m.redis_triggers.iter().enumerate() {
+            if !known(&t.component) {
+                return Err(self.unknown_component(
+                    &format!("trigger.redis[{i}].component"),
+                    &t.component,
+                    m,
+                ));
+            }
+        }
+        let mut routes: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, t) in m.http_triggers.iter().enumerate() {
+            if let Route::Path(p) = &t.route
+                && let Some(first) = routes.insert(p.as_str(), i)
+            {
+                return Err(self.err(
+                    format!("trigger.http[{i}].route"),
+                    format!("route \"{p}\" is already served by trigger.http[{first}]; change one"),
+                ));
+            }
+        }
+        for c in m.components.values() {
+            for d in &c.dependencies {
+                if let DependencyTarget::Component(target) = &d.target {
+                    let key = format!("component.{}.dependencies.\"{}\"", c.id, d.name);
+                    if !known(target) {
+                        return Err(self.unknown_component(&key, target, m));
+                    }
+                    if target == &c.id {
+                        return Err(self.err(key, "a component cannot serve its own imports"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn unknown_component(&self, key: &str, id: &str, m: &Manifest) -> ManifestError {
+        let ids: Vec<&str> = m.components.keys().map(String::as_str).collect();
+        self.err(
+            key,
+            format!(
+                "no component `{id}`; add `[component.{id}]` or use one of: {}",
+                ids.join(", ")
+            ),
+        )
+    }
+}
+
+/// `{{ name }}` references in a variable template.
+pub fn template_references(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push(after[..end].trim().to_string());
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+fn check_route(route: &str) -> Result<(), String> {
+    if !route.starts_with('/') {
+        return Err(format!("route \"{route}\" must start with `/`"));
+    }
+    let body = route.strip_suffix("/...").unwrap_or(route);
+    if body.contains("...") {
+        return Err(format!(
+            "route \"{route}\": `...` may only end a route, as in \"/api/...\""
+        ));
+    }
+    Ok(())
+}
+
+fn check_kebab_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.split('-').all(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && id.starts_with(|c: char| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "component id `{id}` must be kebab-case, e.g. `my-component`"
+        ))
+    }
+}
+
+fn check_snake_name(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("variable name `{name}` must be lower_snake_case"))
+    }
+}
+
+fn check_label(label: &str) -> Result<(), String> {
+    let ok = !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("label `{label}` must be kebab-case or snake_case"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! The Redis trigger: each message published on a channel runs the subscribed component's
+//! `fermyon:spin/inbound-redis#handle-message`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::task::JoinHandle;
+use wasmtime::component::{ComponentExportIndex, Val};
+
+use crate::app::{App, ComponentRuntime};
+use crate::manifest::RedisTrigger;
+
+/// The interface a Redis-triggered component exports.
+pub const INBOUND_REDIS: &str = "fermyon:spin/inbound-redis";
+
+/// Subscribes every Redis trigger of the components this host serves; the returned tasks
+/// deliver messages until dropped or aborted.
+pub async fn start(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for trigger in &app.manifest.redis_triggers {
+        if !app.serving.contains(&trigger.component) {
+            continue;
+        }
+        let runtime = app.component(&trigger.component)?.clone();
+        let handler = handler_export(&runtime)?;
+        let messages = app
+            .services
+            .redis
+            .subscribe(&trigger.address, &trigger.channel)
+            .await
+            .with_context(|| {
+                format!(
+                    "subscribing trigger `{}` to channel `{}`",
+                    trigger.id, trigger.channel
+                )
+            })?;
+        tasks.push(tokio::spawn(deliver(
+            trigger.clone(),
+            runtime,
+            handler,
+            messages,
+        )));
+    }
+    Ok(tasks)
+}
+
+fn handler_export(runtime: &ComponentRuntime) -> anyhow::Result<ComponentExportIndex> {
+    let component = runtime.pre.component();
+    let missing = || {
+        format!(
+            "component `{}` has a Redis trigger but does not export `{INBOUND_REDIS}#handle-message`; \
+             build it with spin-sdk's #[redis_component]",
+            runtime.id
+        )
+    };
+    let interface = component
+        .get_export_index(None, INBOUND_REDIS)
+        .with_context(missing)?;
+    component
+        .get_export_index(Some(&interface), "handle-message")
+        .with_context(missing)
+}
+
+async fn deliver(
+    trigger: RedisTrigger,
+    runtime: Arc<ComponentRuntime>,
+    handler: ComponentExportIndex,
+    mut messages: tokio::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    while let Some(payload) = messages.recv().await {
+        let runtime = runtime.clone();
+        let channel = trigger.channel.clone();
+        tokio::spawn(async move {
+            if let Err(e) = handle(&runtime, handler, payload).await {
+                tracing::info!(
+                    component = %runtime.id,
+                    channel = %channel,
+                    error = %format!("{e:#}"),
+                    "Redis message handler failed"
+                );
+            }
+        });
+    }
+    tracing::debug!(trigger = %trigger.id, "Redis subscription ended");
+}
+
+/// Runs the handler once for `payload`; an `error` result is an error here.
+pub async fn handle(
+    runtime: &ComponentRuntime,
+    handler: ComponentExportIndex,
+    payload: Vec<u8>,
+) -> anyhow::Result<()> {
+    let mut prepared = runtime.prepare(runtime.grants.clone()).await?;
+    let store = &mut prepared.store;
+    let instance = runtime.pre.instantiate_async(&mut *store).await?;
+    let func = instance
+        .get_func(&mut *store, handler)
+        .context("handle-message is not a function")?;
+    let params = [Val::List(payload.into_iter().map(Val::U8).collect())];
+    let mut results = [Val::Bool(false)];
+    func.call_async(&mut *store, &params, &mut results).await?;
+    match &results[0] {
+        Val::Result(Ok(_)) => Ok(()),
+        other => anyhow::bail!("handler returned {other:?}"),
+    }
+}

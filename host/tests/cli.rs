@@ -1,0 +1,118 @@
+//! The command line: a broken manifest is refused with the key and the fix, `build` runs the
+//! manifest's build commands, and a second start reuses the compile cache.
+
+mod support;
+
+use std::process::Command;
+
+use support::Host;
+
+#[test]
+fn broken_manifest_is_refused_naming_the_key() {
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\n[component.web]\nsource = \"web.wasm\"\nallowed_outbound_host = [\"https://example.com\"]\n";
+    let output = support::run_up_expecting_failure(manifest);
+    assert!(
+        output.contains("spin.toml: `line 11`: unknown field `allowed_outbound_host`"),
+        "{output}"
+    );
+    assert!(output.contains("remove it or fix its spelling"), "{output}");
+}
+
+#[test]
+fn build_runs_each_components_commands_in_its_workdir() {
+    let dir = tempfile::tempdir().expect("test folder");
+    std::fs::create_dir(dir.path().join("web")).expect("workdir");
+    let manifest = r#"
+spin_manifest_version = 2
+[application]
+name = "built"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "web/out.wasm"
+[component.web.build]
+command = ["echo one > marker", "echo two >> marker"]
+workdir = "web"
+[component.lib]
+source = "lib.wasm"
+"#;
+    std::fs::write(dir.path().join("spin.toml"), manifest).expect("manifest");
+    let output = Command::new(env!("CARGO_BIN_EXE_prompt-mesh"))
+        .args(["build", "--manifest"])
+        .arg(dir.path().join("spin.toml"))
+        .output()
+        .expect("running prompt-mesh build");
+    assert!(output.status.success(), "{output:?}");
+    let marker = std::fs::read_to_string(dir.path().join("web/marker")).expect("marker written");
+    assert_eq!(marker, "one\ntwo\n");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Component `lib` has no build command; skipping"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn failing_build_names_the_component_and_command() {
+    let dir = tempfile::tempdir().expect("test folder");
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"b\"\n[component.web]\nsource = \"w.wasm\"\n[component.web.build]\ncommand = \"exit 3\"\n";
+    std::fs::write(dir.path().join("spin.toml"), manifest).expect("manifest");
+    let output = Command::new(env!("CARGO_BIN_EXE_prompt-mesh"))
+        .args(["build", "--manifest"])
+        .arg(dir.path().join("spin.toml"))
+        .output()
+        .expect("running prompt-mesh build");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("build of component `web` failed (exit status: 3): `exit 3`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn start_reports_routes_and_a_second_start_reuses_the_compile_cache() {
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"c\"\n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{fixtures}/fixture_http.wasm\"\n";
+    let cache = tempfile::tempdir().expect("cache folder");
+    let options = || support::HostOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut host = Host::start_with(manifest, options());
+    assert_eq!(host.startup[1], format!("Serving {}", host.base));
+    assert_eq!(
+        host.startup[2..],
+        [
+            "Available Routes:".to_string(),
+            format!("  web: {}/hello/...", host.base),
+        ]
+    );
+    assert_eq!(host.get("/hello/echo").status, 200);
+    let cached = count_files(cache.path());
+    assert!(cached >= 1, "the compile cache is empty");
+
+    host.restart();
+    assert_eq!(host.get("/hello/echo").status, 200);
+    assert_eq!(
+        count_files(cache.path()),
+        cached,
+        "the second start compiled again"
+    );
+    let health = host.get("/.well-known/prompt-mesh/health");
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("readable folder")
+        .map(|e| e.expect("folder entry"))
+        .map(|e| {
+            if e.path().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}

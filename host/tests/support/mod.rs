@@ -1,0 +1,318 @@
+//! Shared harness for the host's end-to-end tests: builds the fixture components once, starts
+//! `prompt-mesh up` as a child process on a free port, and talks HTTP to it.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The folder holding the built fixture components (`<name>.wasm`).
+pub fn fixtures() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let manifest = fixtures_source().join("Cargo.toml");
+        let target = match std::env::var_os("PROMPT_MESH_FIXTURE_TARGET_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => fixtures_source().join("target"),
+        };
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target);
+        // The outer cargo's settings describe the host build, not the guests.
+        for var in [
+            "CARGO_TARGET_DIR",
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_TARGET",
+        ] {
+            cargo.env_remove(var);
+        }
+        let status = cargo
+            .status()
+            .expect("running cargo to build the fixture components");
+        assert!(
+            status.success(),
+            "building the fixture components failed: {status}"
+        );
+        target.join("wasm32-wasip2/release")
+    })
+}
+
+/// The fixtures' source workspace.
+pub fn fixtures_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A compile cache shared by every test, so each fixture is compiled once per machine.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompt-mesh-cache")
+}
+
+/// A `prompt-mesh up` child process serving one application.
+pub struct Host {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    runtime_config: Option<String>,
+    extra_args: Vec<String>,
+    envs: Vec<(String, String)>,
+    cache_dir: PathBuf,
+    starts: usize,
+    /// What the host printed at its last start, up to the end of its route list.
+    pub startup: Vec<String>,
+}
+
+/// What to start a host with.
+#[derive(Default)]
+pub struct HostOptions {
+    pub runtime_config: Option<String>,
+    pub args: Vec<String>,
+    pub envs: Vec<(String, String)>,
+    /// Compile cache; the cache shared by all tests when `None`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Host {
+    /// Writes `manifest` (with `{fixtures}` standing for the fixture folder) and starts a host.
+    pub fn start(manifest: &str) -> Host {
+        Self::start_with(manifest, HostOptions::default())
+    }
+
+    pub fn start_with(manifest: &str, options: HostOptions) -> Host {
+        let dir = tempfile::tempdir().expect("creating the test's folder");
+        let manifest = manifest.replace("{fixtures}", &fixtures().display().to_string());
+        std::fs::write(dir.path().join("spin.toml"), manifest).expect("writing the test manifest");
+        let mut host = Host {
+            child: None,
+            dir,
+            base: String::new(),
+            runtime_config: options.runtime_config,
+            extra_args: options.args,
+            envs: options.envs,
+            cache_dir: options.cache_dir.unwrap_or_else(shared_cache),
+            starts: 0,
+            startup: Vec::new(),
+        };
+        host.launch()
+            .unwrap_or_else(|log| panic!("the host did not start:\n{log}"));
+        host
+    }
+
+    /// Starts the host; on failure returns its log.
+    fn launch(&mut self) -> Result<(), String> {
+        let (stdout, log_path) = self.spawn();
+        let mut lines = BufReader::new(stdout).lines();
+        self.startup.clear();
+        let mut serving = None;
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.is_empty() && serving.is_some() => break,
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("Serving ") {
+                        serving = Some(addr.trim().to_string());
+                    }
+                    self.startup.push(line);
+                }
+                _ => {
+                    let _ = self.child.as_mut().map(|c| c.wait());
+                    return Err(std::fs::read_to_string(&log_path).unwrap_or_default());
+                }
+            }
+        }
+        let serving = serving.expect("the loop ends only after `Serving`");
+        // Keep draining stdout so the host never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.base = serving;
+        Ok(())
+    }
+
+    fn spawn(&mut self) -> (std::process::ChildStdout, PathBuf) {
+        self.starts += 1;
+        let log_path = self.dir.path().join(format!("host-{}.log", self.starts));
+        let log = std::fs::File::create(&log_path).expect("creating the host log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_prompt-mesh"));
+        cmd.arg("up")
+            .arg("--manifest")
+            .arg(self.dir.path().join("spin.toml"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(self.dir.path().join("data"))
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .args(&self.extra_args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        if let Some(rc) = &self.runtime_config {
+            let path = self.dir.path().join("runtime-config.toml");
+            std::fs::write(&path, rc).expect("writing the runtime config");
+            cmd.arg("--runtime-config").arg(path);
+        }
+        let mut child = cmd.spawn().expect("spawning prompt-mesh");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        self.child = Some(child);
+        (stdout, log_path)
+    }
+
+    /// Stops the host with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts the host again over the same manifest and data folder.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch()
+            .unwrap_or_else(|log| panic!("the host did not restart:\n{log}"));
+    }
+
+    /// Everything the host has logged so far, over all its starts.
+    pub fn log(&self) -> String {
+        (1..=self.starts)
+            .map(|n| {
+                std::fs::read_to_string(self.dir.path().join(format!("host-{n}.log")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send(client().get(self.url(path)))
+    }
+
+    pub fn post(&self, path: &str, body: impl Into<reqwest::blocking::Body>) -> Reply {
+        self.send(client().post(self.url(path)).body(body))
+    }
+
+    pub fn send(&self, request: reqwest::blocking::RequestBuilder) -> Reply {
+        let response = request.send().expect("the host answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().expect("reading the response body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// An HTTP client with a timeout long enough for a cold compile behind the first request.
+pub fn client() -> reqwest::blocking::Client {
+    static CLIENT: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("building the HTTP client")
+        })
+        .clone()
+}
+
+/// A URL-encoded query value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The Redis server tests may use, from `PROMPT_MESH_TEST_REDIS`; `None` (with a printed
+/// reason) when unset.
+pub fn test_redis() -> Option<String> {
+    match std::env::var("PROMPT_MESH_TEST_REDIS") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("skipped: PROMPT_MESH_TEST_REDIS is unset");
+            None
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
+pub fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `prompt-mesh up` on `manifest`, which must fail to start; returns its standard
+/// output and error.
+pub fn run_up_expecting_failure(manifest: &str) -> String {
+    let dir = tempfile::tempdir().expect("creating the test's folder");
+    let manifest = manifest.replace("{fixtures}", &fixtures().display().to_string());
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).expect("writing the test manifest");
+    let output = Command::new(env!("CARGO_BIN_EXE_prompt-mesh"))
+        .arg("up")
+        .arg("--manifest")
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .output()
+        .expect("running prompt-mesh");
+    assert!(
+        !output.status.success(),
+        "the host started, but should have refused"
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
