@@ -105,10 +105,10 @@ fn init_logging(format: LogFormat) {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
     if args.build {
         builder::build(&Manifest::load(&args.manifest)?, &args.components)?;
     }
+    let started = Instant::now();
     let options = LoadOptions {
         manifest: args.manifest,
         data_dir: args.data_dir,

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::capability::redis::{Connection, RedisError};
 use crate::manifest::Manifest;
@@ -53,8 +53,8 @@ pub enum OpenError {
         label: String,
         config: String,
     },
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
+    #[error("cannot create the folder {path}: {source}")]
+    Folder {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -115,10 +115,6 @@ impl KeyValueStores {
         data_dir: &Path,
     ) -> anyhow::Result<KeyValueStores> {
         check_labels(manifest, runtime_config)?;
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
         let mut opener = Opener {
             data_dir,
             files: HashMap::new(),
@@ -158,6 +154,13 @@ fn check_labels(manifest: &Manifest, runtime_config: &RuntimeConfig) -> Result<(
     Ok(())
 }
 
+fn create_folder(path: &Path) -> Result<(), OpenError> {
+    std::fs::create_dir_all(path).map_err(|source| OpenError::Folder {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Opens backends, sharing one connection per SQLite file.
 struct Opener<'a> {
     data_dir: &'a Path,
@@ -176,7 +179,8 @@ impl Opener<'_> {
                     .clone()
                     .unwrap_or_else(|| self.data_dir.join(DEFAULT_FILE));
                 let file = self.file(label, path).await?;
-                tracing::debug!(store = label, path = %file.path().display(), "Key-value store opened");
+                let path = file.path().display();
+                tracing::debug!(store = label, %path, "Key-value store opened");
                 Ok(Backend::Sqlite(SqliteStore::new(file, label)))
             }
             KeyValueStoreConfig::Redis { url } => {
@@ -201,6 +205,7 @@ impl Opener<'_> {
         if let Some(file) = self.files.get(&path) {
             return Ok(file.clone());
         }
+        create_folder(path.parent().unwrap_or(Path::new(".")))?;
         let opening = path.clone();
         let opened = tokio::task::spawn_blocking(move || SqliteFile::open(&opening))
             .await
@@ -323,6 +328,8 @@ pub struct Cas {
 
 /// What the key-value host functions see of a store.
 pub struct KeyValueView<'a> {
+    /// The component running in the store, for logs.
+    pub component: &'a str,
     pub grants: &'a Grants,
     pub stores: &'a KeyValueStores,
     pub table: &'a mut ResourceTable,
@@ -335,13 +342,18 @@ enum Refusal {
 }
 
 impl KeyValueView<'_> {
+    /// The backend behind an open store or bucket.
+    fn backend(&self, store: &Resource<OpenStore>) -> wasmtime::Result<Backend> {
+        Ok(self.table.get(store)?.backend.clone())
+    }
+
     fn open_store(&self, label: &str) -> Result<OpenStore, Refusal> {
         if !self.grants.key_value_stores.iter().any(|l| l == label) {
             tracing::info!(
-                component = %self.grants.granted_by,
+                component = self.component,
                 store = label,
                 fix = %format!(
-                    "add \"{label}\" to key_value_stores of [component.{}]",
+                    "add \"{label}\" to key_value_stores of [component.{}] in the manifest",
                     self.grants.granted_by
                 ),
                 "Key-value store access denied"
@@ -371,6 +383,7 @@ impl HasData for HasKeyValue {
 
 fn view(s: &mut StoreState) -> KeyValueView<'_> {
     KeyValueView {
+        component: &s.identity.component,
         grants: &s.identity.grants,
         stores: &s.services.key_value,
         table: &mut s.table,
@@ -488,6 +501,7 @@ mod tests {
         let grants = grants(&["default", "ghost"]);
         let mut table = ResourceTable::new();
         let view = KeyValueView {
+            component: "gateway",
             grants: &grants,
             stores: &stores,
             table: &mut table,
@@ -502,5 +516,55 @@ mod tests {
             view.open_store("secret"),
             Err(Refusal::AccessDenied)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_label_can_live_in_redis() {
+        let Ok(url) = std::env::var("PROMPT_MESH_TEST_REDIS") else {
+            println!("skipped: PROMPT_MESH_TEST_REDIS is unset");
+            return;
+        };
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let rc = config(&format!(
+            "[key_value_store.cache]\ntype = \"redis\"\nurl = \"{url}\"\n"
+        ));
+        let key = format!("prompt-mesh-test:kv-label:{}", std::process::id());
+
+        let stores = KeyValueStores::open(&manifest("\"cache\""), &rc, dir.path())
+            .await
+            .expect("the test Redis is up");
+        let Some(cache @ Backend::Redis(_)) = stores.get("cache") else {
+            panic!("`cache` is a Redis store");
+        };
+        cache
+            .set(key.clone(), b"v".to_vec())
+            .await
+            .expect("set works");
+
+        assert_eq!(
+            cache.get(key.clone()).await.expect("get works"),
+            Some(b"v".to_vec())
+        );
+        assert!(matches!(stores.get("default"), Some(Backend::Sqlite(_))));
+        cache.delete(key).await.expect("delete works");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_stops_the_start() {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let rc =
+            config("[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:1\"\n");
+
+        let err = KeyValueStores::open(&manifest("\"cache\""), &rc, dir.path())
+            .await
+            .err()
+            .expect("nothing listens on port 1");
+
+        assert!(
+            err.to_string().starts_with(
+                "key-value store `cache`: cannot reach Redis: Redis at redis://127.0.0.1:1: "
+            ),
+            "{err}"
+        );
     }
 }

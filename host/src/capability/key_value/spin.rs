@@ -7,14 +7,11 @@ use super::{KeyValueView, KvError, OpenStore, Refusal, guest_message};
 
 type WitResult<T> = wasmtime::Result<Result<T, Error>>;
 
-/// A backend failure as the guest sees it, or a trap for a host failure.
-fn failed<T>(e: KvError) -> WitResult<T> {
-    Ok(Err(Error::Other(guest_message(e)?)))
-}
-
-impl KeyValueView<'_> {
-    fn backend(&self, store: &Resource<OpenStore>) -> wasmtime::Result<super::Backend> {
-        Ok(self.table.get(store)?.backend.clone())
+/// A backend result as the guest sees it; a host failure traps.
+fn answer<T>(result: Result<T, KvError>) -> WitResult<T> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(e) => Ok(Err(Error::Other(guest_message(e)?))),
     }
 }
 
@@ -35,10 +32,7 @@ impl HostStore for KeyValueView<'_> {
     }
 
     async fn get(&mut self, store: Resource<OpenStore>, key: String) -> WitResult<Option<Vec<u8>>> {
-        match self.backend(&store)?.get(key).await {
-            Ok(value) => Ok(Ok(value)),
-            Err(e) => failed(e),
-        }
+        answer(self.backend(&store)?.get(key).await)
     }
 
     async fn set(
@@ -47,31 +41,19 @@ impl HostStore for KeyValueView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> WitResult<()> {
-        match self.backend(&store)?.set(key, value).await {
-            Ok(()) => Ok(Ok(())),
-            Err(e) => failed(e),
-        }
+        answer(self.backend(&store)?.set(key, value).await)
     }
 
     async fn delete(&mut self, store: Resource<OpenStore>, key: String) -> WitResult<()> {
-        match self.backend(&store)?.delete(key).await {
-            Ok(()) => Ok(Ok(())),
-            Err(e) => failed(e),
-        }
+        answer(self.backend(&store)?.delete(key).await)
     }
 
     async fn exists(&mut self, store: Resource<OpenStore>, key: String) -> WitResult<bool> {
-        match self.backend(&store)?.exists(key).await {
-            Ok(found) => Ok(Ok(found)),
-            Err(e) => failed(e),
-        }
+        answer(self.backend(&store)?.exists(key).await)
     }
 
     async fn get_keys(&mut self, store: Resource<OpenStore>) -> WitResult<Vec<String>> {
-        match self.backend(&store)?.keys().await {
-            Ok(keys) => Ok(Ok(keys)),
-            Err(e) => failed(e),
-        }
+        answer(self.backend(&store)?.keys().await)
     }
 
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
@@ -98,6 +80,7 @@ mod tests {
         let grants = grants(&["default"]);
         let mut table = ResourceTable::new();
         let mut view = KeyValueView {
+            component: "gateway",
             grants: &grants,
             stores: &stores,
             table: &mut table,
@@ -145,6 +128,7 @@ mod tests {
         let grants = grants(&[]);
         let mut table = ResourceTable::new();
         let mut view = KeyValueView {
+            component: "gateway",
             grants: &grants,
             stores: &stores,
             table: &mut table,

@@ -3,7 +3,7 @@
 use wasmtime::component::{Resource, ResourceTableError};
 
 use super::bindings::wasi::keyvalue::{atomics, batch, store};
-use super::{Backend, Cas, KeyValueView, KvError, OpenStore, Refusal, Swap, guest_message};
+use super::{Cas, KeyValueView, KvError, OpenStore, Refusal, Swap, guest_message};
 
 type WitResult<T> = wasmtime::Result<Result<T, store::Error>>;
 
@@ -17,12 +17,6 @@ fn answer<T>(result: Result<T, KvError>) -> WitResult<T> {
     match result {
         Ok(value) => Ok(Ok(value)),
         Err(e) => failed(e),
-    }
-}
-
-impl KeyValueView<'_> {
-    fn bucket(&self, bucket: &Resource<OpenStore>) -> wasmtime::Result<Backend> {
-        Ok(self.table.get(bucket)?.backend.clone())
     }
 }
 
@@ -49,7 +43,7 @@ impl store::HostBucket for KeyValueView<'_> {
         bucket: Resource<OpenStore>,
         key: String,
     ) -> WitResult<Option<Vec<u8>>> {
-        answer(self.bucket(&bucket)?.get(key).await)
+        answer(self.backend(&bucket)?.get(key).await)
     }
 
     async fn set(
@@ -58,15 +52,15 @@ impl store::HostBucket for KeyValueView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> WitResult<()> {
-        answer(self.bucket(&bucket)?.set(key, value).await)
+        answer(self.backend(&bucket)?.set(key, value).await)
     }
 
     async fn delete(&mut self, bucket: Resource<OpenStore>, key: String) -> WitResult<()> {
-        answer(self.bucket(&bucket)?.delete(key).await)
+        answer(self.backend(&bucket)?.delete(key).await)
     }
 
     async fn exists(&mut self, bucket: Resource<OpenStore>, key: String) -> WitResult<bool> {
-        answer(self.bucket(&bucket)?.exists(key).await)
+        answer(self.backend(&bucket)?.exists(key).await)
     }
 
     /// All keys after `cursor` in one page; the returned cursor is always `none`.
@@ -75,7 +69,7 @@ impl store::HostBucket for KeyValueView<'_> {
         bucket: Resource<OpenStore>,
         cursor: Option<String>,
     ) -> WitResult<store::KeyResponse> {
-        let keys = match self.bucket(&bucket)?.keys().await {
+        let keys = match self.backend(&bucket)?.keys().await {
             Ok(keys) => keys,
             Err(e) => return failed(e),
         };
@@ -99,7 +93,7 @@ impl atomics::Host for KeyValueView<'_> {
         key: String,
         delta: i64,
     ) -> WitResult<i64> {
-        answer(self.bucket(&bucket)?.increment(key, delta).await)
+        answer(self.backend(&bucket)?.increment(key, delta).await)
     }
 
     async fn swap(
@@ -131,7 +125,7 @@ impl atomics::Host for KeyValueView<'_> {
 
 impl atomics::HostCas for KeyValueView<'_> {
     async fn new(&mut self, bucket: Resource<OpenStore>, key: String) -> WitResult<Resource<Cas>> {
-        let backend = self.bucket(&bucket)?;
+        let backend = self.backend(&bucket)?;
         let current = match backend.get(key.clone()).await {
             Ok(current) => current,
             Err(e) => return failed(e),
@@ -159,7 +153,7 @@ impl batch::Host for KeyValueView<'_> {
         bucket: Resource<OpenStore>,
         keys: Vec<String>,
     ) -> WitResult<Vec<(String, Option<Vec<u8>>)>> {
-        answer(self.bucket(&bucket)?.get_many(keys).await)
+        answer(self.backend(&bucket)?.get_many(keys).await)
     }
 
     async fn set_many(
@@ -167,7 +161,7 @@ impl batch::Host for KeyValueView<'_> {
         bucket: Resource<OpenStore>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> WitResult<()> {
-        answer(self.bucket(&bucket)?.set_many(key_values).await)
+        answer(self.backend(&bucket)?.set_many(key_values).await)
     }
 
     async fn delete_many(
@@ -175,7 +169,7 @@ impl batch::Host for KeyValueView<'_> {
         bucket: Resource<OpenStore>,
         keys: Vec<String>,
     ) -> WitResult<()> {
-        answer(self.bucket(&bucket)?.delete_many(keys).await)
+        answer(self.backend(&bucket)?.delete_many(keys).await)
     }
 }
 
@@ -200,6 +194,7 @@ mod tests {
         let grants = grants(&["default"]);
         let mut table = ResourceTable::new();
         let mut view = KeyValueView {
+            component: "gateway",
             grants: &grants,
             stores: &stores,
             table: &mut table,
@@ -264,6 +259,7 @@ mod tests {
         let grants = grants(&["default"]);
         let mut table = ResourceTable::new();
         let mut view = KeyValueView {
+            component: "gateway",
             grants: &grants,
             stores: &stores,
             table: &mut table,

@@ -21,6 +21,22 @@ pub const SUBSCRIBER_BUFFER: usize = 1024;
 const RESUBSCRIBE_FIRST: Duration = Duration::from_millis(100);
 const RESUBSCRIBE_MAX: Duration = Duration::from_secs(5);
 
+/// `address` with its password, if any, replaced by `***`: for messages and logs.
+pub fn redact(address: &str) -> String {
+    let Some((scheme, rest)) = address.split_once("://") else {
+        return address.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or("", |(u, _)| u);
+            let host = &rest[userinfo.len()..];
+            format!("{scheme}://{user}:***{host}")
+        }
+        _ => address.to_string(),
+    }
+}
+
 /// A shared connection to one Redis address; clones share it.
 ///
 /// The first command connects; a command that fails because the connection broke drops
@@ -38,12 +54,13 @@ struct Inner {
 }
 
 impl Connection {
-    /// A connection to `address` (`redis://host:port[/db]`); nothing is sent yet.
+    /// A connection to `address` (`redis://[user:password@]host:port[/db]`); nothing is
+    /// sent yet.
     pub fn new(address: &str) -> Result<Connection, RedisError> {
         let client = redis::Client::open(address)
-            .map_err(|_| RedisError::InvalidAddress(address.to_string()))?;
+            .map_err(|_| RedisError::InvalidAddress(redact(address)))?;
         let inner = Inner {
-            address: address.to_string(),
+            address: redact(address),
             client,
             current: tokio::sync::Mutex::new(None),
         };
@@ -52,7 +69,7 @@ impl Connection {
         })
     }
 
-    /// The address this connection serves.
+    /// The address this connection serves, without its password.
     pub fn address(&self) -> &str {
         &self.inner.address
     }
@@ -166,7 +183,11 @@ impl Connection {
                 _ = tx.closed() => return None,
             }
             if let Ok(pair) = self.open_subscription(channel).await {
-                tracing::info!(redis.address = %self.inner.address, redis.channel = channel, "Redis subscription restored");
+                tracing::info!(
+                    redis.address = %self.inner.address,
+                    redis.channel = channel,
+                    "Redis subscription restored"
+                );
                 return Some(pair);
             }
             wait = (wait * 2).min(RESUBSCRIBE_MAX);
@@ -178,5 +199,26 @@ impl Connection {
             address: self.inner.address.clone(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("redis://:s3cret@db:6379/0"),
+            "redis://:***@db:6379/0"
+        );
+        assert_eq!(
+            redact("rediss://app:s3cret@db:6380"),
+            "rediss://app:***@db:6380"
+        );
+        assert_eq!(redact("redis://app@db:6379"), "redis://app@db:6379");
+        assert_eq!(redact("redis://db:6379"), "redis://db:6379");
+        let conn = Connection::new("redis://:s3cret@db:6379").expect("a valid URL");
+        assert_eq!(conn.address(), "redis://:***@db:6379");
     }
 }
