@@ -108,6 +108,18 @@ fn base_config(cache: Cache) -> Config {
     config
 }
 
+/// On-demand allocation that reserves only what an instance may use, for machines where
+/// address space is short: bounds checks become explicit instead of relying on guard pages.
+fn lean_on_demand(mut config: Config, sizing: PoolSizing) -> Config {
+    config
+        .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+        .memory_reservation(sizing.max_memory_bytes)
+        .memory_guard_size(0)
+        .memory_reservation_for_growth(0)
+        .memory_may_move(true);
+    config
+}
+
 fn pooling(sizing: PoolSizing) -> InstanceAllocationStrategy {
     let mut pool = PoolingAllocationConfig::default();
     let instances = sizing.instances.max(1);

@@ -80,6 +80,11 @@ fn start_reports_routes_and_a_second_start_reuses_the_compile_cache() {
         ..Default::default()
     };
     let mut host = Host::start_with(manifest, options());
+    assert!(
+        host.startup[0].starts_with("Loaded components web in "),
+        "{:?}",
+        host.startup
+    );
     assert_eq!(host.startup[1], format!("Serving {}", host.base));
     assert_eq!(
         host.startup[2..],
@@ -115,4 +120,30 @@ fn count_files(dir: &std::path::Path) -> usize {
             }
         })
         .sum()
+}
+
+#[test]
+fn short_address_space_falls_back_from_pooling_and_still_serves() {
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"v\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{fixtures}/fixture_http.wasm\"\n[component.web.tool.prompt-mesh]\nmemory_limit = \"64MiB\"\n";
+    // 6 GiB of address space: less than the pool's reservations, enough for lean instances.
+    let options = support::HostOptions {
+        shell_prefix: Some("ulimit -v 6291456".into()),
+        ..Default::default()
+    };
+    let host = Host::start_with(manifest, options);
+    assert!(
+        host.startup[0].ends_with("(on-demand allocator (pooling unavailable))"),
+        "{:?}",
+        host.startup
+    );
+    assert_eq!(host.get("/noop").status, 200);
+    assert_eq!(
+        host.get("/grow").status,
+        500,
+        "the memory limit still holds"
+    );
+    assert!(
+        host.log()
+            .contains("Pooling allocator unavailable; allocating on demand")
+    );
 }

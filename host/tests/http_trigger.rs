@@ -219,3 +219,43 @@ fn request_body_over_the_limit_is_413() {
     let small = host.post("/kv/set/small", vec![b'x'; 1000]);
     assert_eq!((small.status, small.body.as_str()), (200, "ok"));
 }
+
+#[test]
+fn component_flag_serves_only_the_named_components_routes() {
+    let host = support::Host::start_with(
+        ROUTES,
+        support::HostOptions {
+            args: vec!["--component".into(), "exact".into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(host.get("/api/exact").json()["component"], "exact");
+    assert_eq!(host.get("/api/other").status, 404);
+    assert_eq!(host.get("/front/greet?name=A").status, 404);
+    assert_eq!(
+        host.startup[2..],
+        [
+            "Available Routes:".to_string(),
+            format!("  exact: {}/api/exact", host.base)
+        ]
+    );
+}
+
+#[test]
+fn mounted_files_are_readable_and_nothing_else_is() {
+    let assets = tempfile::tempdir().expect("assets folder");
+    std::fs::write(assets.path().join("hello.txt"), "from the host").expect("asset");
+    let mount = format!(
+        "files = [{{ source = \"{}\", destination = \"/assets\" }}]\n",
+        assets.path().display()
+    );
+    let manifest = HOSTILE.replace(
+        "key_value_stores = [\"default\"]\n",
+        &format!("key_value_stores = [\"default\"]\n{mount}"),
+    );
+    let host = Host::start(&manifest);
+    let file = host.get("/file?path=/assets/hello.txt");
+    assert_eq!((file.status, file.body.as_str()), (200, "from the host"));
+    let outside = host.get("/file?path=/etc/hostname");
+    assert_eq!(outside.status, 404);
+}

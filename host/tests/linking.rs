@@ -109,3 +109,30 @@ fn dependency_on_a_component_without_the_export_is_refused() {
         "{output}"
     );
 }
+
+#[test]
+fn dependency_runs_with_the_importers_grants_when_it_lends_them() {
+    let manifest = LINKED.replace(
+        "source = \"{fixtures}/fixture_caller.wasm\"\n",
+        "source = \"{fixtures}/fixture_caller.wasm\"\nkey_value_stores = [\"default\"]\ndependencies_inherit_configuration = true\n",
+    );
+    let host = Host::start(&manifest);
+    assert_eq!(host.get("/bump?key=hits").body, "1");
+    assert_eq!(host.get("/bump?key=hits").body, "2");
+}
+
+#[test]
+fn dependency_without_inherited_grants_has_none_of_its_own() {
+    // The greeter's own grant does not apply: a dependency carries no configuration of its
+    // own, as under Spin, and the importer does not lend its grants.
+    let manifest = LINKED.replace(
+        "source = \"{fixtures}/fixture_caller.wasm\"\n",
+        "source = \"{fixtures}/fixture_caller.wasm\"\nkey_value_stores = [\"default\"]\n",
+    ) + "key_value_stores = [\"default\"]\n";
+    let host = Host::start(&manifest);
+    let denied = host.get("/bump?key=hits");
+    assert_eq!(
+        (denied.status, denied.body.as_str()),
+        (500, "bump error: Error::AccessDenied")
+    );
+}

@@ -67,6 +67,7 @@ pub struct Host {
     runtime_config: Option<String>,
     extra_args: Vec<String>,
     envs: Vec<(String, String)>,
+    shell_prefix: Option<String>,
     cache_dir: PathBuf,
     starts: usize,
     /// What the host printed at its last start, up to the end of its route list.
@@ -81,6 +82,8 @@ pub struct HostOptions {
     pub envs: Vec<(String, String)>,
     /// Compile cache; the cache shared by all tests when `None`.
     pub cache_dir: Option<PathBuf>,
+    /// Shell commands run before the host in the same process, e.g. `ulimit -v 4000000`.
+    pub shell_prefix: Option<String>,
 }
 
 impl Host {
@@ -100,6 +103,7 @@ impl Host {
             runtime_config: options.runtime_config,
             extra_args: options.args,
             envs: options.envs,
+            shell_prefix: options.shell_prefix,
             cache_dir: options.cache_dir.unwrap_or_else(shared_cache),
             starts: 0,
             startup: Vec::new(),
@@ -141,7 +145,17 @@ impl Host {
         self.starts += 1;
         let log_path = self.dir.path().join(format!("host-{}.log", self.starts));
         let log = std::fs::File::create(&log_path).expect("creating the host log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_prompt-mesh"));
+        let bin = env!("CARGO_BIN_EXE_prompt-mesh");
+        let mut cmd = match &self.shell_prefix {
+            None => Command::new(bin),
+            Some(prefix) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("{prefix} && exec \"$0\" \"$@\""))
+                    .arg(bin);
+                sh
+            }
+        };
         cmd.arg("up")
             .arg("--manifest")
             .arg(self.dir.path().join("spin.toml"))
