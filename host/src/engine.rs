@@ -64,9 +64,7 @@ impl HostEngine {
             Err(e) => {
                 let reason = format!("{e:#}");
                 tracing::warn!(error = %reason, "Pooling allocator unavailable; allocating on demand");
-                let on_demand = base_config(cache)
-                    .allocation_strategy(InstanceAllocationStrategy::OnDemand)
-                    .clone();
+                let on_demand = lean_on_demand(base_config(cache), sizing);
                 let engine = Engine::new(&on_demand)
                     .map_err(anyhow::Error::from)
                     .context("creating the wasmtime engine")?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use wasmtime::component::types::{ComponentInstance, ComponentItem};
+use wasmtime::component::types::{ComponentFunc, ComponentInstance, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, Linker, Val};
 use wasmtime::{Engine, StoreContextMut};
 
@@ -106,13 +106,24 @@ fn link_interface(
     export: &str,
 ) -> anyhow::Result<()> {
     let callee_component = callee.pre.component();
-    let export_index = find_export(callee_component, export).with_context(|| {
+    let (export_name, export_index) = find_export(callee_component, export).with_context(|| {
         format!(
             "component `{}` imports `{import}`, but component `{}` exports no `{export}`; \
              point the dependency at a component that exports it",
             spec.id, callee.id
         )
     })?;
+    let callee_type = callee_component.component_type();
+    let exported = match callee_type
+        .get_export(ctx.engine, &export_name)
+        .map(|e| e.ty)
+    {
+        Some(ComponentItem::ComponentInstance(exported)) => exported,
+        _ => bail!(
+            "component `{}`: export `{export_name}` is not an interface",
+            callee.id
+        ),
+    };
     let edge = ctx.mesh.edge(EdgeKey {
         caller: spec.id.clone(),
         callee: callee.id.clone(),
@@ -120,9 +131,23 @@ fn link_interface(
     });
     let mut interface = linker.instance(import)?;
     for (name, item) in instance.exports(ctx.engine) {
-        let ComponentItem::ComponentFunc(_) = item.ty else {
+        let ComponentItem::ComponentFunc(wanted) = item.ty else {
             continue; // types and resources need no trampoline
         };
+        let offered = match exported.get_export(ctx.engine, name).map(|e| e.ty) {
+            Some(ComponentItem::ComponentFunc(offered)) => Some(offered),
+            _ => None,
+        };
+        if let Some(offered) = &offered {
+            if !same_signature(&wanted, offered) {
+                bail!(
+                    "component `{}` imports `{import}#{name}` with a signature that `{}` does not \
+                     export; rebuild both against the same WIT",
+                    spec.id,
+                    callee.id
+                );
+            }
+        }
         let func = callee_component.get_export_index(Some(&export_index), name).with_context(|| {
             format!(
                 "component `{}` imports `{import}#{name}`, but `{}` does not export that function",
@@ -144,11 +169,11 @@ fn link_interface(
     Ok(())
 }
 
-/// The export of `component` named `export`, or one that differs from it only in a
-/// semver-compatible version.
-fn find_export(component: &Component, export: &str) -> Option<ComponentExportIndex> {
+/// The export of `component` named `export`, or one that differs from it only in its
+/// version, with the name it has there.
+fn find_export(component: &Component, export: &str) -> Option<(String, ComponentExportIndex)> {
     if let Some(index) = component.get_export_index(None, export) {
-        return Some(index);
+        return Some((export.to_string(), index));
     }
     let (path, _) = split_version(export);
     let engine = component.engine();
@@ -157,7 +182,13 @@ fn find_export(component: &Component, export: &str) -> Option<ComponentExportInd
         .exports(engine)
         .map(|(n, _)| n)
         .find(|n| split_version(n).0 == path)?;
-    component.get_export_index(None, name)
+    let index = component.get_export_index(None, name)?;
+    Some((name.to_string(), index))
+}
+
+/// Whether two function types take and return the same types (parameter names may differ).
+fn same_signature(a: &ComponentFunc, b: &ComponentFunc) -> bool {
+    a.params().map(|(_, t)| t).eq(b.params().map(|(_, t)| t)) && a.results().eq(b.results())
 }
 
 impl Binding {

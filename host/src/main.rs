@@ -145,10 +145,11 @@ fn report(app: &App, dispatcher: &Dispatcher, listen: SocketAddr, started: Insta
         Some(n) => format!("pooling allocator, {n} instance slots"),
         None => "on-demand allocator (pooling unavailable)".to_string(),
     };
+    let ids: Vec<&str> = app.components.keys().map(String::as_str).collect();
+    let elapsed = started.elapsed().as_millis();
     println!(
-        "Loaded {} components in {} ms ({engine})",
-        app.components.len(),
-        started.elapsed().as_millis()
+        "Loaded components {} in {elapsed} ms ({engine})",
+        ids.join(", ")
     );
     println!("Serving http://{listen}");
     println!("Available Routes:");

@@ -125,9 +125,10 @@ fn count_files(dir: &std::path::Path) -> usize {
 #[test]
 fn short_address_space_falls_back_from_pooling_and_still_serves() {
     let manifest = "spin_manifest_version = 2\n[application]\nname = \"v\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{fixtures}/fixture_http.wasm\"\n[component.web.tool.prompt-mesh]\nmemory_limit = \"64MiB\"\n";
-    // 6 GiB of address space: less than the pool's reservations, enough for lean instances.
+    // 3 GiB of address space: less than the pool or one default 4 GiB memory reservation
+    // needs, enough for instances that reserve only their memory limit.
     let options = support::HostOptions {
-        shell_prefix: Some("ulimit -v 6291456".into()),
+        shell_prefix: Some("ulimit -v 3145728".into()),
         ..Default::default()
     };
     let host = Host::start_with(manifest, options);
