@@ -67,10 +67,12 @@ until curl -sf -o /dev/null "http://127.0.0.1:$PORT/noop"; do sleep 0.005; done
 sleep 2
 echo "idle resident memory (KiB): $(awk '/VmRSS/ {print $2}' /proc/$HOST_PID/status)"
 
-for target in /.well-known/prompt-mesh/health /noop; do
-  echo "wrk -t1 -c8 -d$DURATION $target"
-  wrk -t1 -c8 -d"$DURATION" --latency "http://127.0.0.1:$PORT$target" |
-    grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
+for connections in 1 8; do
+  for target in /.well-known/prompt-mesh/health /noop; do
+    echo "wrk -t1 -c$connections -d$DURATION $target"
+    wrk -t1 -c"$connections" -d"$DURATION" --latency "http://127.0.0.1:$PORT$target" |
+      grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" || true
+  done
 done
 echo "resident memory after load (KiB): $(awk '/VmRSS/ {print $2}' /proc/$HOST_PID/status)"
 stop_host
