@@ -9,6 +9,7 @@ pub mod redis;
 pub mod sqlite;
 pub mod variables;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,16 +28,18 @@ pub struct Services {
 }
 
 impl Services {
-    /// Opens every backend the manifest and runtime config name, under `data_dir`.
+    /// Opens every backend the manifest and runtime config name, under `data_dir`;
+    /// `secrets` are the bootstrap secrets' values by variable name.
     pub async fn open(
         manifest: &Manifest,
         runtime_config: &RuntimeConfig,
         data_dir: &Path,
+        secrets: &BTreeMap<String, String>,
     ) -> anyhow::Result<Self> {
         Ok(Services {
             key_value: key_value::KeyValueStores::open(manifest, runtime_config, data_dir).await?,
             sqlite: sqlite::SqliteDatabases::open(manifest, runtime_config, data_dir)?,
-            variables: variables::Variables::from_manifest(manifest)?,
+            variables: variables::Variables::from_manifest(manifest, secrets)?,
             redis: Arc::new(redis::RedisHub::new(manifest, runtime_config)),
         })
     }

@@ -35,6 +35,9 @@ pub struct Manifest {
     /// `[application.trigger.redis] address`, the default for Redis triggers.
     pub redis_address: Option<String>,
     pub variables: BTreeMap<String, AppVariable>,
+    /// `[application.tool.prompt-mesh] bootstrap_secrets`: variables the host generates on
+    /// first start when the environment gives no value.
+    pub bootstrap_secrets: Vec<String>,
     pub http_triggers: Vec<HttpTrigger>,
     pub redis_triggers: Vec<RedisTrigger>,
     pub components: BTreeMap<String, ComponentSpec>,
@@ -159,6 +162,13 @@ impl Default for MeshSettings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAppSettings {
+    #[serde(default)]
+    bootstrap_secrets: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawMeshSettings {
     memory_limit: Option<String>,
     timeout: Option<String>,
@@ -244,6 +254,7 @@ impl Loader<'_> {
         }
         let redis_address = self.redis_app_address(&raw.application)?;
         let variables = self.variables(&raw.variables)?;
+        let bootstrap_secrets = self.bootstrap_secrets(&raw.application, &variables)?;
         let mut components = BTreeMap::new();
         for (id, c) in raw.component {
             let spec = self.component(&id, c, &variables)?;
@@ -272,6 +283,7 @@ impl Loader<'_> {
             version: raw.application.version,
             redis_address,
             variables,
+            bootstrap_secrets,
             http_triggers,
             redis_triggers,
             components,
@@ -308,6 +320,42 @@ impl Loader<'_> {
                 "must be a string such as \"redis://localhost:6379\"",
             )),
         }
+    }
+
+    fn bootstrap_secrets(
+        &self,
+        app: &RawApplication,
+        variables: &BTreeMap<String, AppVariable>,
+    ) -> Result<Vec<String>, ManifestError> {
+        let Some(table) = app.tool.get("prompt-mesh") else {
+            return Ok(Vec::new());
+        };
+        let at = "application.tool.prompt-mesh";
+        let raw: RawAppSettings = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| self.err(at, e.message().to_string()))?;
+        for name in &raw.bootstrap_secrets {
+            let key = format!("{at}.bootstrap_secrets");
+            match variables.get(name) {
+                None => {
+                    return Err(self.err(
+                        key,
+                        format!(
+                            "`{name}` is not declared; add `[variables] {name} = \
+                             {{ default = \"\", secret = true }}`"
+                        ),
+                    ));
+                }
+                Some(var) if !var.secret => {
+                    return Err(self.err(
+                        key,
+                        format!("`{name}` is not a secret; add `secret = true` to its declaration"),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(raw.bootstrap_secrets)
     }
 
     fn variables(

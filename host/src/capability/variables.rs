@@ -56,9 +56,20 @@ pub struct Variables {
 }
 
 impl Variables {
-    /// Resolves the manifest's variables from the process environment.
-    pub fn from_manifest(manifest: &Manifest) -> anyhow::Result<Variables> {
-        Ok(Self::resolve(manifest, |name| std::env::var(name).ok())?)
+    /// Resolves the manifest's variables from the process environment, then from
+    /// `generated` (bootstrap secrets by variable name), then from their defaults.
+    pub fn from_manifest(
+        manifest: &Manifest,
+        generated: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Variables> {
+        let by_env: BTreeMap<String, &String> =
+            generated.iter().map(|(k, v)| (env_name(k), v)).collect();
+        Ok(Self::resolve(manifest, |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty() || !by_env.contains_key(name))
+                .or_else(|| by_env.get(name).map(|v| v.to_string()))
+        })?)
     }
 
     /// Resolves the manifest's variables, reading environment variables through `env`, and
@@ -94,6 +105,11 @@ impl Variables {
             }
         }
         Ok(())
+    }
+
+    /// The value of application variable `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
     }
 
     /// `template` with every `{{ name }}` replaced by the application variable's value.

@@ -223,3 +223,38 @@ fn template_references_are_found() {
     );
     assert_eq!(template_references("plain"), Vec::<String>::new());
 }
+
+#[test]
+fn bootstrap_secrets_must_be_declared_secret_variables() {
+    let with = |names: &str| {
+        VALID.replace(
+            "[application.trigger.redis]",
+            &format!(
+                "[application.tool.prompt-mesh]\nbootstrap_secrets = [{names}]\n\n\
+                 [application.trigger.redis]"
+            ),
+        )
+    };
+    let manifest = Manifest::parse(Path::new("app/spin.toml"), &with("\"token\""))
+        .expect("a declared secret can be bootstrapped");
+    assert_eq!(manifest.bootstrap_secrets, vec!["token".to_string()]);
+    assert_eq!(
+        error_of(&with("\"api_host\"")),
+        "app/spin.toml: `application.tool.prompt-mesh.bootstrap_secrets`: `api_host` is not a \
+         secret; add `secret = true` to its declaration"
+    );
+    assert_eq!(
+        error_of(&with("\"admin_key\"")),
+        "app/spin.toml: `application.tool.prompt-mesh.bootstrap_secrets`: `admin_key` is not \
+         declared; add `[variables] admin_key = { default = \"\", secret = true }`"
+    );
+    let unknown = VALID.replace(
+        "[application.trigger.redis]",
+        "[application.tool.prompt-mesh]\nsecrets = []\n\n[application.trigger.redis]",
+    );
+    assert_eq!(
+        error_of(&unknown),
+        "app/spin.toml: `application.tool.prompt-mesh`: unknown field `secrets`, expected \
+         `bootstrap_secrets`"
+    );
+}

@@ -2,6 +2,8 @@
 //! `prompt-mesh up` as a child process on a free port, and talks HTTP to it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod app;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -329,4 +331,100 @@ pub fn run_up_expecting_failure(manifest: &str) -> String {
         "the host started, but should have refused"
     );
     String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+/// The text of chunk `keyword` of a PNG (`iTXt` uncompressed, or `tEXt`), if it has one.
+pub fn png_text(png: &[u8], keyword: &str) -> Option<String> {
+    let mut rest = png.strip_prefix(b"\x89PNG\r\n\x1a\n")?;
+    while rest.len() >= 12 {
+        let length = u32::from_be_bytes(rest[..4].try_into().ok()?) as usize;
+        let kind = &rest[4..8];
+        let data = rest.get(8..8 + length)?;
+        let body = data
+            .strip_prefix(keyword.as_bytes())
+            .and_then(|d| d.strip_prefix(b"\0"));
+        match (kind, body) {
+            (b"tEXt", Some(text)) => return String::from_utf8(text.to_vec()).ok(),
+            // Compression flag 0, method, language tag, translated keyword, then UTF-8 text.
+            (b"iTXt", Some([0, _, after @ ..])) => {
+                let mut parts = after.splitn(3, |&b| b == 0);
+                let (_language, _translated) = (parts.next()?, parts.next()?);
+                return String::from_utf8(parts.next()?.to_vec()).ok();
+            }
+            _ => {}
+        }
+        rest = rest.get(12 + length..)?;
+    }
+    None
+}
+
+/// One HTTP request a [`capture_server`] received.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Captured {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A tiny HTTP/1.1 server on a free port that answers every request with `status` and
+/// sends what it received down the channel.
+pub fn capture_server(status: u16) -> (u16, std::sync::mpsc::Receiver<Captured>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a capture port");
+    let port = listener.local_addr().expect("address").port();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_string();
+            let path = parts.next().unwrap_or_default().to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':') {
+                    headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+                }
+            }
+            let length = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let response =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(response.as_bytes());
+            let captured = Captured {
+                method,
+                path,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            if sender.send(captured).is_err() {
+                return;
+            }
+        }
+    });
+    (port, receiver)
 }
