@@ -70,6 +70,11 @@ impl AllowedHost {
             ));
         }
         let (host, port) = split_host_port(rest);
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "`{text}`: host `{host}` contains a space or a control character"
+            ));
+        }
         let scheme = if scheme == "*" {
             Pattern::Any
         } else {
@@ -189,6 +194,28 @@ impl AllowedHosts {
             .map(AllowedHosts)
     }
 
+    /// Parses every entry after `render` has replaced its `{{ variable }}` templates; the
+    /// first entry that does not render to a valid pattern is the error.
+    pub fn parse_rendered<S: AsRef<str>>(
+        entries: &[S],
+        render: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<AllowedHosts, String> {
+        let parse = |entry: &str| {
+            if !entry.contains("{{") {
+                return AllowedHost::parse(entry);
+            }
+            let rendered = render(entry).map_err(|e| format!("`{entry}`: {e}"))?;
+            AllowedHost::parse(&rendered).map_err(|e| {
+                format!("`{entry}` renders to `{rendered}`, which is not a host pattern: {e}")
+            })
+        };
+        entries
+            .iter()
+            .map(|e| parse(e.as_ref()))
+            .collect::<Result<_, _>>()
+            .map(AllowedHosts)
+    }
+
     /// Whether any entry admits `scheme://host:port`.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         self.0.iter().any(|h| h.allows(scheme, host, port))
@@ -296,6 +323,31 @@ mod tests {
         );
         assert!(AllowedHost::parse("https://example.com/path").is_err());
         assert!(AllowedHost::parse("http://h:9..1").is_err());
+    }
+
+    #[test]
+    fn templated_entries_are_parsed_once_rendered() {
+        let render = |entry: &str| Ok(entry.replace("{{ upstream }}", "127.0.0.1"));
+        let hosts = AllowedHosts::parse_rendered(&["http://{{ upstream }}:3098"], render)
+            .expect("the entry renders to a valid pattern");
+        assert!(hosts.allows("http", "127.0.0.1", 3098));
+        assert!(!hosts.allows("http", "127.0.0.1", 3099));
+
+        let spaced = |entry: &str| Ok(entry.replace("{{ upstream }}", "bad host"));
+        assert_eq!(
+            AllowedHosts::parse_rendered(&["http://{{ upstream }}:3098"], spaced),
+            Err(
+                "`http://{{ upstream }}:3098` renders to `http://bad host:3098`, which is not a \
+                 host pattern: `http://bad host:3098`: host `bad host` contains a space or a \
+                 control character"
+                    .into()
+            )
+        );
+        let failing = |_: &str| Err("a `{{` is not closed by `}}`".to_string());
+        assert_eq!(
+            AllowedHosts::parse_rendered(&["http://{{ upstream"], failing),
+            Err("`http://{{ upstream`: a `{{` is not closed by `}}`".into())
+        );
     }
 
     #[test]

@@ -10,10 +10,11 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::allowed_hosts::AllowedHosts;
 use crate::capability::outbound_http::OutboundHttp;
 use crate::capability::{self, Services};
+use crate::deadline::Deadline;
 use crate::engine::{self, HostEngine, PoolSizing};
+use crate::guest_log::{GuestOutput, Stream};
 use crate::linking;
 use crate::manifest::{ComponentSpec, DependencyTarget, Manifest, MeshSettings};
 use crate::mesh::Mesh;
@@ -21,6 +22,9 @@ use crate::runtime_config::RuntimeConfig;
 use crate::secrets::BootstrapSecrets;
 use crate::state::{Grants, Identity, InstanceLimits, StoreState};
 use crate::trigger::http::Dispatcher;
+
+mod memory;
+mod resolved;
 
 /// Options of `prompt-mesh up` that shape the loaded application.
 #[derive(Debug, Clone)]
@@ -59,8 +63,14 @@ pub struct Prepared {
 }
 
 impl ComponentRuntime {
-    /// A new store for one call, running with `grants` (its own, or an importer's).
-    pub async fn prepare(&self, grants: Arc<Grants>) -> anyhow::Result<Prepared> {
+    /// A new store for one call that must end by `deadline`, running with `grants` (its
+    /// own, or an importer's). Waiting for an instance permit is not bounded here: run
+    /// this within [`Deadline::run`].
+    pub async fn prepare(
+        &self,
+        grants: Arc<Grants>,
+        deadline: Deadline,
+    ) -> anyhow::Result<Prepared> {
         let permit = self
             .instances
             .clone()
@@ -68,8 +78,8 @@ impl ComponentRuntime {
             .await
             .context("instance pool closed")?;
         let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stdout()
-            .inherit_stderr()
+        wasi.stdout(GuestOutput::new(&self.id, Stream::Stdout))
+            .stderr(GuestOutput::new(&self.id, Stream::Stderr))
             .envs(&self.environment);
         for (host, guest) in &self.mounts {
             wasi.preopened_dir(host, guest, FsPerms::ReadOnly)
@@ -85,13 +95,14 @@ impl ComponentRuntime {
             component: self.id.clone(),
             grants: grants.clone(),
         };
-        let outbound = OutboundHttp::new(self.id.clone(), grants, self.network.clone());
+        let outbound = OutboundHttp::new(self.id.clone(), grants, self.network.clone(), deadline);
         let limits = InstanceLimits {
             memory_bytes: self.settings.memory_limit_bytes as usize,
             table_elements: 100_000,
         };
         let state = StoreState::new(
             identity,
+            deadline,
             self.services.clone(),
             wasi.build(),
             limits,
@@ -99,7 +110,7 @@ impl ComponentRuntime {
         );
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
-        engine::set_deadline(&mut store, self.settings.timeout);
+        engine::set_deadline(&mut store, deadline, &self.id);
         Ok(Prepared { store, permit })
     }
 }
@@ -118,6 +129,24 @@ pub struct App {
     pub generated_secrets: Vec<(String, String, PathBuf)>,
 }
 
+impl LoadOptions {
+    /// The data folder and the compile cache folder as absolute paths, so that a relative
+    /// `--data-dir` (the default `.prompt-mesh`) means the same folder to every part of the
+    /// host and to wasmtime's cache, which takes only absolute paths.
+    fn folders(&self) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let absolute = |path: &Path| {
+            std::path::absolute(path)
+                .with_context(|| format!("resolving the folder {}", path.display()))
+        };
+        let data_dir = absolute(&self.data_dir)?;
+        let cache_dir = match &self.cache_dir {
+            Some(dir) => absolute(dir)?,
+            None => data_dir.join("cache"),
+        };
+        Ok((data_dir, cache_dir))
+    }
+}
+
 impl App {
     /// Loads the manifest and runtime config, opens the capabilities and links every
     /// component.
@@ -128,24 +157,14 @@ impl App {
             None => RuntimeConfig::default(),
         };
         let serving = serving(&manifest, &options.components)?;
-        std::fs::create_dir_all(&options.data_dir)
-            .with_context(|| format!("creating the data folder {}", options.data_dir.display()))?;
-        let cache_dir = options
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| options.data_dir.join("cache"));
+        let (data_dir, cache_dir) = options.folders()?;
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
         let engine = HostEngine::new(&cache_dir, pool_sizing(&manifest))?;
-        let secrets =
-            BootstrapSecrets::prepare(&manifest, &options.data_dir, |n| std::env::var(n).ok())?;
-        let services = Arc::new(
-            Services::open(
-                &manifest,
-                &runtime_config,
-                &options.data_dir,
-                &secrets.values,
-            )
-            .await?,
-        );
+        let secrets = BootstrapSecrets::prepare(&manifest, &data_dir, |n| std::env::var(n).ok())?;
+        let services =
+            Arc::new(Services::open(&manifest, &runtime_config, &data_dir, &secrets.values).await?);
+        let resolved = resolved::resolve_all(&manifest, &services.variables, &data_dir)?;
         let generated_secrets = secrets
             .generated
             .into_iter()
@@ -161,6 +180,8 @@ impl App {
             services: &services,
             mesh: &mesh,
             network: &network,
+            manifest: &manifest,
+            resolved: &resolved,
         };
         let components = loader.load_all(&manifest)?;
         Ok(App {
@@ -184,15 +205,7 @@ impl App {
 }
 
 fn serving(manifest: &Manifest, requested: &[String]) -> anyhow::Result<Vec<String>> {
-    for id in requested {
-        if manifest.component(id).is_none() {
-            let known: Vec<&str> = manifest.components.keys().map(String::as_str).collect();
-            bail!(
-                "--component {id}: the manifest has no such component; known: {}",
-                known.join(", ")
-            );
-        }
-    }
+    manifest.check_requested(requested)?;
     let triggered = manifest
         .http_triggers
         .iter()
@@ -220,7 +233,7 @@ fn pool_sizing(manifest: &Manifest) -> PoolSizing {
         .max()
         .unwrap_or(1 << 20);
     PoolSizing {
-        instances: instances.clamp(16, 1000),
+        instances: instances.max(16),
         max_memory_bytes,
     }
 }
@@ -230,6 +243,9 @@ struct Loader<'a> {
     services: &'a Arc<Services>,
     mesh: &'a Arc<Mesh>,
     network: &'a Network,
+    manifest: &'a Manifest,
+    /// Each component's rendered outbound hosts and file mounts.
+    resolved: &'a BTreeMap<String, resolved::Resolved>,
 }
 
 impl Loader<'_> {
@@ -262,7 +278,7 @@ impl Loader<'_> {
         base: &Linker<StoreState>,
         loaded: &BTreeMap<String, Arc<ComponentRuntime>>,
     ) -> anyhow::Result<ComponentRuntime> {
-        let component = compile(self.engine, &spec.id, &spec.source)?;
+        let component = self.compile_within_limit(spec)?;
         let mut linker = base.clone();
         let ctx = linking::LinkContext {
             engine: self.engine,
@@ -274,8 +290,23 @@ impl Loader<'_> {
         })?;
         let pre = linker
             .instantiate_pre(&component)
-            .map_err(|e| unserved_import(spec, e.into()))?;
+            .map_err(|e| self.unserved_import(spec, loaded, e.into()))?;
         self.runtime(spec, pre)
+    }
+
+    /// Compiles `spec`'s component and refuses a `memory_limit` below the memory it starts
+    /// with. The pooling allocator refuses such a component already when compiling it, in
+    /// wasmtime's words; it is then measured apart, to name the setting instead.
+    fn compile_within_limit(&self, spec: &ComponentSpec) -> anyhow::Result<Component> {
+        let compiled = compile(self.engine, &spec.id, &spec.source);
+        let initial = match &compiled {
+            Ok(component) => memory::initial_memory_bytes(component),
+            Err(_) => memory::measure_initial_memory(&spec.source),
+        };
+        if let Some(initial) = initial {
+            memory::check_limit(self.manifest, spec, initial)?;
+        }
+        compiled
     }
 
     /// A dependency given as `{ path = "..." }`: a component with no manifest entry of its
@@ -322,19 +353,18 @@ impl Loader<'_> {
         spec: &ComponentSpec,
         pre: InstancePre<StoreState>,
     ) -> anyhow::Result<ComponentRuntime> {
-        let allowed_outbound_hosts = AllowedHosts::parse(&spec.allowed_outbound_hosts)
-            .map_err(|e| anyhow::anyhow!("component `{}`: allowed_outbound_hosts: {e}", spec.id))?;
+        let resolved = &self.resolved[&spec.id];
         let grants = Grants {
             granted_by: spec.id.clone(),
-            allowed_outbound_hosts,
+            allowed_outbound_hosts: resolved.allowed_outbound_hosts.clone(),
             key_value_stores: spec.key_value_stores.clone(),
             sqlite_databases: spec.sqlite_databases.clone(),
             variables: spec.variables.clone(),
         };
-        let mounts = spec
-            .files
+        let mounts = resolved
+            .mounts
             .iter()
-            .map(|m| (m.source.clone(), m.destination.clone()))
+            .map(|m| (m.host.clone(), m.guest.clone()))
             .collect();
         Ok(ComponentRuntime {
             id: spec.id.clone(),
@@ -363,13 +393,90 @@ fn compile(engine: &Engine, id: &str, path: &Path) -> anyhow::Result<Component> 
         .with_context(|| format!("compiling component `{id}` from {}", path.display()))
 }
 
-fn unserved_import(spec: &ComponentSpec, error: anyhow::Error) -> anyhow::Error {
-    let id = &spec.id;
-    anyhow::anyhow!(
-        "component `{id}` cannot start: {error:#}. If another component serves that import, add \
-         `\"<package:name/interface@version>\" = {{ component = \"<id>\" }}` under \
-         [component.{id}.dependencies] in the manifest"
-    )
+impl Loader<'_> {
+    /// Why `spec` cannot start when the linker finds an import that nothing serves, with the
+    /// dependency entry that fixes it: naming the component of the application that exports
+    /// the interface, when one does.
+    fn unserved_import(
+        &self,
+        spec: &ComponentSpec,
+        loaded: &BTreeMap<String, Arc<ComponentRuntime>>,
+        error: anyhow::Error,
+    ) -> anyhow::Error {
+        let id = &spec.id;
+        // wasmtime names the import in its outermost message ("component imports instance
+        // `pkg:name/iface@1.0.0`, but ...") and ends the chain with why it did not match.
+        let import = error
+            .to_string()
+            .strip_prefix("component imports ")
+            .and_then(|rest| rest.split('`').nth(1))
+            .map(str::to_string);
+        let missing = format!("{error:#}").ends_with("implementation is missing");
+        let Some(import) = import.filter(|_| missing) else {
+            return anyhow::anyhow!("component `{id}` cannot start: {error:#}");
+        };
+        let entry = |target: &str| {
+            format!(
+                "`\"{import}\" = {{ component = \"{target}\" }}` under \
+                 [component.{id}.dependencies] in the manifest"
+            )
+        };
+        let exporters = self.exporters_of(&import, spec, loaded);
+        match exporters.as_slice() {
+            [] => anyhow::anyhow!(
+                "component `{id}` imports `{import}`, which neither the host nor any component \
+                 of the application serves; add a component that exports it and {}, or build \
+                 `{id}` without that import",
+                entry("<id of the component that exports it>")
+            ),
+            [one] => anyhow::anyhow!(
+                "component `{id}` imports `{import}`, which nothing serves; component `{one}` \
+                 exports it: add {}",
+                entry(one)
+            ),
+            [first, ..] => anyhow::anyhow!(
+                "component `{id}` imports `{import}`, which nothing serves; components {} \
+                 export it: add {}, or name another of them",
+                exporters
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                entry(first)
+            ),
+        }
+    }
+
+    /// The other components of the application that export `import` (in any version).
+    fn exporters_of(
+        &self,
+        import: &str,
+        spec: &ComponentSpec,
+        loaded: &BTreeMap<String, Arc<ComponentRuntime>>,
+    ) -> Vec<String> {
+        let unversioned = |name: &str| name.split_once('@').map_or(name, |(p, _)| p).to_string();
+        let wanted = unversioned(import);
+        let others = self
+            .manifest
+            .components
+            .values()
+            .filter(|c| c.id != spec.id);
+        others
+            .filter(|other| {
+                // Only on this failure path are components compiled out of link order.
+                let component = match loaded.get(&other.id) {
+                    Some(runtime) => Some(runtime.pre.component().clone()),
+                    None => compile(self.engine, &other.id, &other.source).ok(),
+                };
+                component.is_some_and(|c| {
+                    let ty = c.component_type();
+                    let mut exports = ty.exports(self.engine);
+                    exports.any(|(name, _)| unversioned(name) == wanted)
+                })
+            })
+            .map(|other| other.id.clone())
+            .collect()
+    }
 }
 
 /// Component ids ordered so that every component comes after the components it imports.

@@ -8,8 +8,9 @@ use anyhow::{Context, bail};
 use crate::manifest::Manifest;
 
 /// Runs the build commands of `components` (all when empty), in manifest order, stopping at
-/// the first failure.
+/// the first failure; an id the manifest lacks is refused before anything is built.
 pub fn build(manifest: &Manifest, components: &[String]) -> anyhow::Result<()> {
+    manifest.check_requested(components)?;
     for (id, spec) in &manifest.components {
         if !components.is_empty() && !components.contains(id) {
             continue;

@@ -4,13 +4,15 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
     UpdateDeadline,
 };
+
+use crate::deadline::Deadline;
 
 /// How often the epoch advances; the granularity of every deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -28,6 +30,7 @@ pub struct EngineInfo {
 pub struct HostEngine {
     pub engine: Engine,
     pub info: EngineInfo,
+    cache: Cache,
     ticker: Arc<AtomicBool>,
 }
 
@@ -46,6 +49,10 @@ pub struct PoolSizing {
     pub max_memory_bytes: u64,
 }
 
+/// The most instance slots the pool reserves; beyond it, instances are allocated on demand
+/// rather than failing once the slots run out.
+pub const MAX_POOLED_INSTANCES: u32 = 1000;
+
 impl HostEngine {
     /// Builds the engine, caching compiled code under `cache_dir`.
     pub fn new(cache_dir: &Path, sizing: PoolSizing) -> anyhow::Result<HostEngine> {
@@ -53,7 +60,16 @@ impl HostEngine {
         let pooled = base_config(cache.clone())
             .allocation_strategy(pooling(sizing))
             .clone();
-        let (engine, info) = match Engine::new(&pooled) {
+        let attempt = if sizing.instances > MAX_POOLED_INSTANCES {
+            Err(anyhow::anyhow!(
+                "the components' max_instances add up to {} instances, more than the pool's \
+                 {MAX_POOLED_INSTANCES} slots",
+                sizing.instances
+            ))
+        } else {
+            Engine::new(&pooled).map_err(anyhow::Error::from)
+        };
+        let (engine, info) = match attempt {
             Ok(engine) => {
                 let info = EngineInfo {
                     pooled_instances: Some(sizing.instances),
@@ -64,7 +80,7 @@ impl HostEngine {
             Err(e) => {
                 let reason = format!("{e:#}");
                 tracing::warn!(error = %reason, "Pooling allocator unavailable; allocating on demand");
-                let on_demand = lean_on_demand(base_config(cache), sizing);
+                let on_demand = lean_on_demand(base_config(cache.clone()), sizing);
                 let engine = Engine::new(&on_demand)
                     .map_err(anyhow::Error::from)
                     .context("creating the wasmtime engine")?;
@@ -82,8 +98,14 @@ impl HostEngine {
         Ok(HostEngine {
             engine,
             info,
+            cache,
             ticker,
         })
+    }
+
+    /// Modules read from the compile cache and modules compiled, since the engine started.
+    pub fn cache_counts(&self) -> (usize, usize) {
+        (self.cache.cache_hits(), self.cache.cache_misses())
     }
 }
 
@@ -146,16 +168,19 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
         .expect("spawning the epoch ticker thread");
 }
 
-/// Makes a store yield at every epoch tick and trap once `timeout` has passed.
+/// Makes a store yield at every epoch tick and trap with [`DeadlineExceeded`] once
+/// `deadline` has passed.
 ///
 /// Yielding keeps a guest that never returns from holding an executor thread; the trap
-/// bounds it.
-pub fn set_deadline<T: Send>(store: &mut wasmtime::Store<T>, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
+/// bounds it. A guest waiting on the host is bounded by [`Deadline::run`] instead.
+///
+/// [`DeadlineExceeded`]: crate::deadline::DeadlineExceeded
+pub fn set_deadline<T: Send>(store: &mut wasmtime::Store<T>, deadline: Deadline, component: &str) {
+    let component = component.to_string();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Err(wasmtime::Trap::Interrupt.into())
+        if deadline.is_past() {
+            Err(deadline.exceeded(&component).into())
         } else {
             Ok(UpdateDeadline::Yield(1))
         }

@@ -14,6 +14,7 @@ use wasmtime::component::{Component, ComponentExportIndex, Linker, Val};
 use wasmtime::{Engine, StoreContextMut};
 
 use crate::app::ComponentRuntime;
+use crate::deadline::Deadline;
 use crate::manifest::{ComponentSpec, Dependency, DependencyTarget};
 use crate::mesh::{Edge, EdgeKey, Mesh, Outcome};
 use crate::state::{Grants, StoreState};
@@ -205,16 +206,21 @@ impl Binding {
         } else {
             Arc::new(Grants::none(&identity.component))
         };
+        // The callee has its own timeout, and no more than what its caller has left.
+        let deadline = Deadline::within(self.callee.settings.timeout, Some(caller.data().deadline));
         self.mesh
             .call(&self.edge, || async {
-                let mut prepared = self.callee.prepare(grants).await?;
-                let store = &mut prepared.store;
-                let instance = self.callee.pre.instantiate_async(&mut *store).await?;
-                let func = instance
-                    .get_func(&mut *store, self.func)
-                    .context("linked export is not a function")?;
-                func.call_async(&mut *store, params, results).await?;
-                Ok(outcome(results))
+                let call = async {
+                    let mut prepared = self.callee.prepare(grants, deadline).await?;
+                    let store = &mut prepared.store;
+                    let instance = self.callee.pre.instantiate_async(&mut *store).await?;
+                    let func = instance
+                        .get_func(&mut *store, self.func)
+                        .context("linked export is not a function")?;
+                    func.call_async(&mut *store, params, results).await?;
+                    anyhow::Ok(outcome(results))
+                };
+                deadline.run(&self.callee.id, call).await?
             })
             .await
             .map(|_| ())

@@ -1,5 +1,6 @@
 //! The `prompt-mesh` command line.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -151,7 +152,9 @@ fn init_logging(format: LogFormat) {
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal; a log file or pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -281,8 +284,10 @@ fn report(app: &App, dispatcher: &Dispatcher, listen: SocketAddr, started: Insta
     };
     let ids: Vec<&str> = app.components.keys().map(String::as_str).collect();
     let elapsed = started.elapsed().as_millis();
+    let (cached, compiled) = app.engine.cache_counts();
     println!(
-        "Loaded components {} in {elapsed} ms ({engine})",
+        "Loaded components {} in {elapsed} ms ({engine}; modules: {cached} from the compile \
+         cache, {compiled} compiled)",
         ids.join(", ")
     );
     for (name, value, path) in &app.generated_secrets {

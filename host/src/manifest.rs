@@ -4,6 +4,7 @@
 //! at start rather than discovered by a failing request.
 
 mod raw;
+mod triggers;
 pub mod units;
 
 use std::collections::BTreeMap;
@@ -94,11 +95,18 @@ pub struct ComponentSpec {
     pub mesh: MeshSettings,
 }
 
-/// A host folder mounted into the component, read-only.
+/// One `files` entry, mounted read-only; its source is looked up when the application starts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileMount {
-    pub source: PathBuf,
-    pub destination: String,
+pub enum FileMount {
+    /// `{ source = "...", destination = "/..." }`: a host folder or file, resolved against the
+    /// manifest folder, placed at `destination`.
+    Placement {
+        source: PathBuf,
+        destination: String,
+    },
+    /// `"path"` or a glob such as `"static/**/*.css"`, relative to the manifest folder: each
+    /// file it names is mounted at the same relative path under `/`, as Spin does.
+    Pattern(String),
 }
 
 /// `[component.X.build]`.
@@ -138,6 +146,9 @@ pub struct MeshSettings {
     pub max_instances: u32,
     /// Largest HTTP request body accepted for this component, in bytes.
     pub max_request_body_bytes: u64,
+    /// Redis messages this component's triggers handle at once; with 1, one after the other
+    /// in the order they arrived, as Spin does.
+    pub message_concurrency: u32,
 }
 
 /// Linear memory per instance unless the component says otherwise: 128 MiB.
@@ -148,6 +159,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_INSTANCES: u32 = 100;
 /// Request body size unless the component says otherwise: 10 MiB.
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 << 20;
+/// Redis messages handled at once unless the component says otherwise: one, in order.
+pub const DEFAULT_MESSAGE_CONCURRENCY: u32 = 1;
 
 impl Default for MeshSettings {
     fn default() -> Self {
@@ -156,6 +169,7 @@ impl Default for MeshSettings {
             timeout: DEFAULT_TIMEOUT,
             max_instances: DEFAULT_MAX_INSTANCES,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            message_concurrency: DEFAULT_MESSAGE_CONCURRENCY,
         }
     }
 }
@@ -174,6 +188,7 @@ struct RawMeshSettings {
     timeout: Option<String>,
     max_instances: Option<u32>,
     max_request_body: Option<String>,
+    message_concurrency: Option<u32>,
 }
 
 impl Manifest {
@@ -193,6 +208,8 @@ impl Manifest {
             file: path.to_path_buf(),
             text,
         };
+        let document: toml::Table = toml::from_str(text).map_err(|e| loader.toml_error(&e))?;
+        loader.check_version(&document)?;
         let raw: RawManifest = toml::from_str(text).map_err(|e| loader.toml_error(&e))?;
         loader.manifest(raw)
     }
@@ -201,6 +218,28 @@ impl Manifest {
     pub fn component(&self, id: &str) -> Option<&ComponentSpec> {
         self.components.get(id)
     }
+
+    /// Refuses `--component` ids that name no component, before anything is built or run.
+    pub fn check_requested(&self, requested: &[String]) -> Result<(), UnknownComponent> {
+        match requested
+            .iter()
+            .find(|id| !self.components.contains_key(*id))
+        {
+            None => Ok(()),
+            Some(id) => Err(UnknownComponent {
+                id: id.clone(),
+                known: self.components.keys().cloned().collect(),
+            }),
+        }
+    }
+}
+
+/// A `--component` id that names no component of the manifest.
+#[derive(Debug, thiserror::Error)]
+#[error("--component {id}: the manifest has no such component; known: {}", known.join(", "))]
+pub struct UnknownComponent {
+    pub id: String,
+    pub known: Vec<String>,
 }
 
 struct Loader<'t> {
@@ -242,17 +281,39 @@ impl Loader<'_> {
         }
     }
 
-    fn manifest(&self, raw: RawManifest) -> Result<Manifest, ManifestError> {
-        if raw.spin_manifest_version.as_integer() != Some(2) {
-            return Err(self.err(
-                "spin_manifest_version",
-                format!(
-                    "version {} is not supported; write `spin_manifest_version = 2`",
-                    raw.spin_manifest_version
-                ),
-            ));
+    /// Refuses any manifest but version 2 before its fields are checked, so that a version 1
+    /// manifest is told how to migrate rather than which of its fields are unknown.
+    fn check_version(&self, document: &toml::Table) -> Result<(), ManifestError> {
+        let (key, version) = match (
+            document.get("spin_manifest_version"),
+            document.get("spin_version"),
+        ) {
+            (Some(v), _) => ("spin_manifest_version", v),
+            (None, Some(v)) => ("spin_version", v),
+            (None, None) => {
+                return Err(self.err(
+                    "spin_manifest_version",
+                    "missing; start the manifest with `spin_manifest_version = 2`",
+                ));
+            }
+        };
+        if version.as_integer() == Some(2) {
+            return Ok(());
         }
-        let redis_address = self.redis_app_address(&raw.application)?;
+        let message = match version.as_str() {
+            Some("1") => "manifest version 1 is not supported; prompt-mesh reads version 2 only: \
+                          run `spin doctor` to upgrade the file, or rewrite it with \
+                          `spin_manifest_version = 2`, `name` and `version` under \
+                          `[application]`, each component as `[component.<id>]` and each \
+                          trigger as `[[trigger.<type>]]`"
+                .to_string(),
+            _ => format!("version {version} is not supported; write `spin_manifest_version = 2`"),
+        };
+        Err(self.err(key, message))
+    }
+
+    fn manifest(&self, raw: RawManifest) -> Result<Manifest, ManifestError> {
+        let redis_address = self.app_trigger_settings(&raw.application)?;
         let variables = self.variables(&raw.variables)?;
         let bootstrap_secrets = self.bootstrap_secrets(&raw.application, &variables)?;
         let mut components = BTreeMap::new();
@@ -290,36 +351,6 @@ impl Loader<'_> {
         };
         self.check_references(&manifest)?;
         Ok(manifest)
-    }
-
-    fn redis_app_address(&self, app: &RawApplication) -> Result<Option<String>, ManifestError> {
-        for key in app.trigger.keys() {
-            if key != "redis" && key != "http" {
-                return Err(self.err(
-                    format!("application.trigger.{key}"),
-                    "only `http` and `redis` triggers have application settings; remove it",
-                ));
-            }
-        }
-        let Some(redis) = app.trigger.get("redis") else {
-            return Ok(None);
-        };
-        for key in redis.keys() {
-            if key != "address" {
-                return Err(self.err(
-                    format!("application.trigger.redis.{key}"),
-                    "unknown setting; the Redis trigger takes `address` only",
-                ));
-            }
-        }
-        match redis.get("address") {
-            None => Ok(None),
-            Some(toml::Value::String(a)) => Ok(Some(a.clone())),
-            Some(_) => Err(self.err(
-                "application.trigger.redis.address",
-                "must be a string such as \"redis://localhost:6379\"",
-            )),
-        }
     }
 
     fn bootstrap_secrets(
@@ -432,21 +463,25 @@ impl Loader<'_> {
             }
         }
         for host in &c.allowed_outbound_hosts {
-            crate::allowed_hosts::AllowedHost::parse(host)
-                .map_err(|m| self.err(key("allowed_outbound_hosts"), m))?;
+            self.check_outbound_host(id, host, variables)?;
         }
-        for label in c.key_value_stores.iter().chain(&c.sqlite_databases) {
+        for label in &c.key_value_stores {
             check_label(label).map_err(|m| self.err(key("key_value_stores"), m))?;
+        }
+        for label in &c.sqlite_databases {
+            check_label(label).map_err(|m| self.err(key("sqlite_databases"), m))?;
         }
         let files = c
             .files
             .into_iter()
-            .map(|f| self.file_mount(id, f))
+            .enumerate()
+            .map(|(i, f)| self.file_mount(id, i, f))
             .collect::<Result<Vec<_>, _>>()?;
         if !c.exclude_files.is_empty() {
             return Err(self.err(
                 key("exclude_files"),
-                "prompt-mesh mounts whole folders only; narrow `files` instead",
+                "not supported by prompt-mesh; narrow `files` instead, e.g. with a glob such as \
+                 \"static/*.html\"",
             ));
         }
         let mut dependencies = Vec::new();
@@ -486,24 +521,63 @@ impl Loader<'_> {
         })
     }
 
-    fn file_mount(&self, id: &str, f: RawFileMount) -> Result<FileMount, ManifestError> {
+    /// Checks an `allowed_outbound_hosts` entry. One with `{{ variable }}` templates is
+    /// checked for undeclared variables here, and as a host pattern once rendered at start.
+    fn check_outbound_host(
+        &self,
+        id: &str,
+        host: &str,
+        variables: &BTreeMap<String, AppVariable>,
+    ) -> Result<(), ManifestError> {
+        let key = format!("component.{id}.allowed_outbound_hosts");
+        let references = template_references(host);
+        if references.is_empty() {
+            return crate::allowed_hosts::AllowedHost::parse(host)
+                .map(|_| ())
+                .map_err(|m| self.err(key, m));
+        }
+        match references.into_iter().find(|r| !variables.contains_key(r)) {
+            None => Ok(()),
+            Some(r) => Err(self.err(
+                key,
+                format!(
+                    "`{host}` refers to `{{{{ {r} }}}}`, which is not declared; add \
+                     `[variables] {r} = {{ default = \"...\" }}`"
+                ),
+            )),
+        }
+    }
+
+    /// Checks the form of `files[i]`; whether its source exists is checked at start.
+    fn file_mount(&self, id: &str, i: usize, f: RawFileMount) -> Result<FileMount, ManifestError> {
+        let key = format!("component.{id}.files[{i}]");
         match f {
-            RawFileMount::Placement { source, destination } => {
+            RawFileMount::Placement {
+                source,
+                destination,
+            } => {
                 if !destination.starts_with('/') {
                     return Err(self.err(
-                        format!("component.{id}.files"),
-                        format!("destination `{destination}` must be absolute, e.g. \"/{destination}\""),
+                        key,
+                        format!(
+                            "destination `{destination}` must be absolute, e.g. \"/{destination}\""
+                        ),
                     ));
                 }
-                Ok(FileMount { source: self.dir().join(source), destination })
+                if destination.split('/').any(|segment| segment == "..") {
+                    return Err(self.err(
+                        key,
+                        format!("destination `{destination}` must not contain `..`"),
+                    ));
+                }
+                Ok(FileMount::Placement {
+                    source: self.dir().join(source),
+                    destination,
+                })
             }
-            RawFileMount::Pattern(p) if p.contains(['*', '?', '[']) => Err(self.err(
-                format!("component.{id}.files"),
-                format!("glob `{p}` is not supported; mount its folder with {{ source = \"...\", destination = \"/...\" }}"),
-            )),
             RawFileMount::Pattern(p) => {
-                let destination = format!("/{}", p.trim_start_matches("./"));
-                Ok(FileMount { source: self.dir().join(&p), destination })
+                check_file_pattern(&p).map_err(|m| self.err(key, m))?;
+                Ok(FileMount::Pattern(p))
             }
         }
     }
@@ -573,10 +647,11 @@ impl Loader<'_> {
         let mut mesh = MeshSettings::default();
         if let Some(m) = raw.memory_limit {
             mesh.memory_limit_bytes =
-                units::parse_bytes(&m).map_err(|e| self.err(key("memory_limit"), e))?;
+                units::parse_nonzero_bytes(&m).map_err(|e| self.err(key("memory_limit"), e))?;
         }
         if let Some(t) = raw.timeout {
-            mesh.timeout = units::parse_duration(&t).map_err(|e| self.err(key("timeout"), e))?;
+            mesh.timeout =
+                units::parse_nonzero_duration(&t).map_err(|e| self.err(key("timeout"), e))?;
         }
         if let Some(n) = raw.max_instances {
             if n == 0 {
@@ -586,57 +661,18 @@ impl Loader<'_> {
         }
         if let Some(b) = raw.max_request_body {
             mesh.max_request_body_bytes =
-                units::parse_bytes(&b).map_err(|e| self.err(key("max_request_body"), e))?;
+                units::parse_nonzero_bytes(&b).map_err(|e| self.err(key("max_request_body"), e))?;
+        }
+        if let Some(n) = raw.message_concurrency {
+            if n == 0 {
+                return Err(self.err(
+                    key("message_concurrency"),
+                    "must be at least 1 (1 handles messages one at a time, in order)",
+                ));
+            }
+            mesh.message_concurrency = n;
         }
         Ok(mesh)
-    }
-
-    fn http_trigger(&self, i: usize, table: toml::Table) -> Result<HttpTrigger, ManifestError> {
-        let at = format!("trigger.http[{i}]");
-        let raw: RawHttpTrigger = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| self.err(&at, e.message().to_string()))?;
-        let route = match raw.route {
-            RawRoute::Private { private: true } => Route::Private,
-            RawRoute::Private { private: false } => {
-                return Err(self.err(format!("{at}.route"), "write a path such as \"/api/...\""));
-            }
-            RawRoute::Path(p) => {
-                check_route(&p).map_err(|m| self.err(format!("{at}.route"), m))?;
-                Route::Path(p)
-            }
-        };
-        let id = raw.id.unwrap_or_else(|| format!("http-{i}"));
-        Ok(HttpTrigger {
-            id,
-            route,
-            component: raw.component,
-        })
-    }
-
-    fn redis_trigger(
-        &self,
-        i: usize,
-        table: toml::Table,
-        app_address: &Option<String>,
-    ) -> Result<RedisTrigger, ManifestError> {
-        let at = format!("trigger.redis[{i}]");
-        let raw: RawRedisTrigger = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| self.err(&at, e.message().to_string()))?;
-        let address = raw.address.or_else(|| app_address.clone()).ok_or_else(|| {
-            self.err(
-                format!("{at}.address"),
-                "no Redis address; set `address` here or `[application.trigger.redis] address`",
-            )
-        })?;
-        let id = raw.id.unwrap_or_else(|| format!("redis-{i}"));
-        Ok(RedisTrigger {
-            id,
-            channel: raw.channel,
-            address,
-            component: raw.component,
-        })
     }
 
     fn check_references(&self, m: &Manifest) -> Result<(), ManifestError> {
@@ -659,17 +695,7 @@ impl Loader<'_> {
                 ));
             }
         }
-        let mut routes: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, t) in m.http_triggers.iter().enumerate() {
-            if let Route::Path(p) = &t.route
-                && let Some(first) = routes.insert(p.as_str(), i)
-            {
-                return Err(self.err(
-                    format!("trigger.http[{i}].route"),
-                    format!("route \"{p}\" is already served by trigger.http[{first}]; change one"),
-                ));
-            }
-        }
+        self.check_duplicate_routes(&m.http_triggers)?;
         for c in m.components.values() {
             for d in &c.dependencies {
                 if let DependencyTarget::Component(target) = &d.target {
@@ -711,14 +737,22 @@ pub fn template_references(template: &str) -> Vec<String> {
     out
 }
 
-fn check_route(route: &str) -> Result<(), String> {
-    if !route.starts_with('/') {
-        return Err(format!("route \"{route}\" must start with `/`"));
-    }
-    let body = route.strip_suffix("/...").unwrap_or(route);
-    if body.contains("...") {
+/// A `files` string must name files inside the manifest folder, as Spin requires.
+fn check_file_pattern(pattern: &str) -> Result<(), String> {
+    let escapes = Path::new(pattern).is_absolute()
+        || Path::new(pattern)
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+    if escapes {
         return Err(format!(
-            "route \"{route}\": `...` may only end a route, as in \"/api/...\""
+            "`{pattern}` is outside the manifest's folder; mount other folders with \
+             {{ source = \"...\", destination = \"/...\" }}"
+        ));
+    }
+    if pattern.is_empty() || pattern == "." || pattern.ends_with("/.") {
+        return Err(format!(
+            "`{pattern}` names no file; use a glob such as \"static/**/*\" or \
+             {{ source = \"static\", destination = \"/static\" }}"
         ));
     }
     Ok(())

@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::allowed_hosts::AllowedHosts;
 use crate::capability::Services;
 use crate::capability::outbound_http::OutboundHttp;
+use crate::deadline::Deadline;
 
 /// The permissions a component runs with: what the manifest grants it, or, for a
 /// dependency, what its importer lends it.
@@ -60,6 +61,8 @@ pub struct InstanceLimits {
 /// The `T` of every `Store<T>` the host creates.
 pub struct StoreState {
     pub identity: Identity,
+    /// When the call this store serves must end; calls it makes end no later.
+    pub deadline: Deadline,
     pub services: Arc<Services>,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
@@ -69,9 +72,10 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    /// A fresh store state for one call into `identity.component`.
+    /// A fresh store state for one call into `identity.component`, due by `deadline`.
     pub fn new(
         identity: Identity,
+        deadline: Deadline,
         services: Arc<Services>,
         wasi: WasiCtx,
         limits: InstanceLimits,
@@ -85,6 +89,7 @@ impl StoreState {
             .build();
         StoreState {
             identity,
+            deadline,
             services,
             wasi,
             http: WasiHttpCtx::new(),

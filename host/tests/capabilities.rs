@@ -174,6 +174,51 @@ fn outbound_http_reaches_allowed_hosts_only() {
     );
 }
 
+/// A loopback port whose server accepts connections and never answers; the connections
+/// stay open until the test process ends.
+fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let port = listener.local_addr().expect("bound address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn outbound_request_to_a_silent_server_ends_at_the_components_timeout() {
+    let port = silent_server();
+    let manifest = format!(
+        "{STATEFUL}allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n\
+         [component.web.tool.prompt-mesh]\ntimeout = \"1s\"\n"
+    );
+    let host = Host::start_with(
+        &manifest,
+        HostOptions {
+            envs: vec![("SPIN_VARIABLE_SECRET_TOKEN".into(), "x".into())],
+            ..Default::default()
+        },
+    );
+    // The server never answers: only the host's budget can end this request.
+    let patient = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("building an HTTP client");
+    let url = format!("http://127.0.0.1:{port}/hang");
+    let answer = patient
+        .get(host.url(&format!("/outbound?url={}", encode(&url))))
+        .send()
+        .expect("the host answers at the component's timeout");
+    assert_eq!(answer.status(), 504);
+    assert_eq!(
+        answer.text().expect("body"),
+        "component `web` did not answer within 1000 ms\n"
+    );
+}
+
 const REDIS_APP: &str = r#"
 spin_manifest_version = 2
 [application]

@@ -80,10 +80,19 @@ fn start_reports_routes_and_a_second_start_reuses_the_compile_cache() {
         ..Default::default()
     };
     let mut host = Host::start_with(manifest, options());
-    assert!(
-        host.startup[0].starts_with("Loaded components web in "),
-        "{:?}",
-        host.startup
+    let loaded = |host: &Host| {
+        let line = &host.startup[0];
+        assert!(line.starts_with("Loaded components web in "), "{line}");
+        line.split_once(" ms (")
+            .expect("a time in ms")
+            .1
+            .to_string()
+    };
+    assert_eq!(
+        loaded(&host),
+        format!(
+            "pooling allocator, 100 instance slots; modules: 0 from the compile cache, 1 compiled)"
+        )
     );
     assert_eq!(host.startup[1], format!("Serving {}", host.base));
     assert_eq!(
@@ -100,12 +109,43 @@ fn start_reports_routes_and_a_second_start_reuses_the_compile_cache() {
     host.restart();
     assert_eq!(host.get("/hello/echo").status, 200);
     assert_eq!(
+        loaded(&host),
+        "pooling allocator, 100 instance slots; modules: 1 from the compile cache, 0 compiled)"
+    );
+    assert_eq!(
         count_files(cache.path()),
         cached,
         "the second start compiled again"
     );
     let health = host.get("/.well-known/prompt-mesh/health");
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+}
+
+#[test]
+fn the_default_relative_folders_work_from_the_working_directory() {
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"d\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n[component.web]\nsource = \"{fixtures}/fixture_http.wasm\"\nkey_value_stores = [\"default\"]\n";
+    let mut host = Host::start_with(
+        manifest,
+        support::HostOptions {
+            relative_defaults: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(host.post("/kv/set/colour", "teal").body, "ok");
+    host.restart();
+    let kept = host.get("/kv/get/colour");
+    assert_eq!((kept.status, kept.body.as_str()), (200, "teal"));
+    let data = host.dir.path().join(".prompt-mesh");
+    assert!(
+        data.join("key_value.db").is_file(),
+        "no store in {}",
+        data.display()
+    );
+    assert!(
+        count_files(&data.join("cache")) >= 1,
+        "no compile cache in {}",
+        data.display()
+    );
 }
 
 fn count_files(dir: &std::path::Path) -> usize {
@@ -133,7 +173,7 @@ fn short_address_space_falls_back_from_pooling_and_still_serves() {
     };
     let host = Host::start_with(manifest, options);
     assert!(
-        host.startup[0].ends_with("(on-demand allocator (pooling unavailable))"),
+        host.startup[0].contains(" ms (on-demand allocator (pooling unavailable); modules: "),
         "{:?}",
         host.startup
     );

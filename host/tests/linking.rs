@@ -74,7 +74,7 @@ fn linked_call_returns_a_typed_error() {
 #[test]
 fn trap_in_the_callee_fails_the_callers_request_only() {
     let host = Host::start(LINKED);
-    assert_eq!(host.get("/fail").status, 500);
+    host.get("/fail").failure_request_id("front");
     assert_eq!(host.get("/greet?name=Bo&excited=false").status, 200);
     let metrics = host.get("/.well-known/prompt-mesh/metrics").body;
     assert_eq!(edge_line(&metrics, "promptmesh_edge_calls_total"), "2");
@@ -89,9 +89,11 @@ fn import_that_nothing_serves_stops_the_start() {
     );
     let output = support::run_up_expecting_failure(&manifest);
     assert!(
-        output.contains("component `front` cannot start")
-            && output.contains("fixture:greeter/greet@0.1.0")
-            && output.contains("[component.front.dependencies]"),
+        output.contains(
+            "component `front` imports `fixture:greeter/greet@0.1.0`, which nothing serves; \
+             component `greeter` exports it: add `\"fixture:greeter/greet@0.1.0\" = \
+             { component = \"greeter\" }` under [component.front.dependencies] in the manifest"
+        ),
         "{output}"
     );
 }

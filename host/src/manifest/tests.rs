@@ -42,6 +42,7 @@ workdir = "gateway"
 memory_limit = "64MiB"
 timeout = "2s"
 max_instances = 8
+message_concurrency = 4
 
 [component.hidden]
 source = "hidden.wasm"
@@ -99,6 +100,7 @@ fn loads_a_complete_manifest() {
             timeout: Duration::from_secs(2),
             max_instances: 8,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            message_concurrency: 4,
         }
     );
     assert_eq!(
@@ -123,7 +125,7 @@ fn unknown_component_key_is_named_with_its_line() {
     );
     assert_eq!(
         error_of(&text),
-        "app/spin.toml: `line 46`: unknown field `allowed_hosts`, expected one of `source`, \
+        "app/spin.toml: `line 47`: unknown field `allowed_hosts`, expected one of `source`, \
          `description`, `variables`, `environment`, `files`, `exclude_files`, \
          `allowed_outbound_hosts`, `allowed_http_hosts`, `key_value_stores`, `sqlite_databases`, \
          `ai_models`, `build`, `tool`, `dependencies_inherit_configuration`, `dependencies`; \

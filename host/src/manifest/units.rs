@@ -65,6 +65,41 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large a size"))
 }
 
+/// Like [`parse_duration`], but refuses zero, which would fail every call.
+pub fn parse_nonzero_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!(
+            "`{}` is zero; write a duration above zero with its unit (ms, s, m or h), e.g. `30s`",
+            text.trim()
+        )),
+        duration => Ok(duration),
+    }
+}
+
+/// Like [`parse_bytes`], but refuses zero, which no instance or request could fit in.
+pub fn parse_nonzero_bytes(text: &str) -> Result<u64, String> {
+    match parse_bytes(text)? {
+        0 => Err(format!(
+            "`{}` is zero; write a size above zero with its unit (B, KiB, MiB or GiB), e.g. \
+             `64MiB`",
+            text.trim()
+        )),
+        bytes => Ok(bytes),
+    }
+}
+
+/// `bytes` in the largest unit that divides it exactly, e.g. `1088KiB` or `2MiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    let units = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    match units
+        .iter()
+        .find(|(scale, _)| bytes > 0 && bytes % scale == 0)
+    {
+        Some((scale, unit)) => format!("{}{unit}", bytes / scale),
+        None => format!("{bytes}B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +135,36 @@ mod tests {
             parse_bytes("64MB"),
             Err("`MB` is not a size unit: use B, KiB, MiB or GiB".into())
         );
+    }
+
+    #[test]
+    fn zero_is_refused_where_it_would_fail_every_call() {
+        assert_eq!(
+            parse_nonzero_duration("0s"),
+            Err(
+                "`0s` is zero; write a duration above zero with its unit (ms, s, m or h), e.g. \
+                 `30s`"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            parse_nonzero_bytes("0B"),
+            Err(
+                "`0B` is zero; write a size above zero with its unit (B, KiB, MiB or GiB), \
+                 e.g. `64MiB`"
+                    .to_string()
+            )
+        );
+        assert_eq!(parse_nonzero_duration("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_nonzero_bytes("1B"), Ok(1));
+    }
+
+    #[test]
+    fn sizes_print_in_the_largest_exact_unit() {
+        assert_eq!(format_bytes(1_114_112), "1088KiB");
+        assert_eq!(format_bytes(2 << 20), "2MiB");
+        assert_eq!(format_bytes(1 << 30), "1GiB");
+        assert_eq!(format_bytes(1000), "1000B");
+        assert_eq!(format_bytes(0), "0B");
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -13,6 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tracing::Instrument;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -20,6 +22,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::router::{RouteMatch, Router};
 use crate::app::ComponentRuntime;
+use crate::deadline::{Deadline, DeadlineExceeded};
 use crate::mesh::{EdgeKey, Mesh, Outcome};
 use crate::state::Grants;
 
@@ -103,11 +106,29 @@ impl Dispatcher {
         self.router.routes()
     }
 
-    /// Serves one request from a network client.
+    /// Serves one request from a network client, in a `request` span with its id.
     pub async fn handle_client(
         &self,
         req: Request<Incoming>,
         client: SocketAddr,
+    ) -> Response<HyperOutgoingBody> {
+        let request_id = new_request_id();
+        let span = tracing::info_span!(
+            "request",
+            request.id = %request_id,
+            http.method = %req.method(),
+            http.path = %req.uri().path(),
+        );
+        self.route_client(req, client, &request_id)
+            .instrument(span)
+            .await
+    }
+
+    async fn route_client(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        request_id: &str,
     ) -> Response<HyperOutgoingBody> {
         let path = req.uri().path().to_string();
         if let Some(endpoint) = path.strip_prefix(HOST_PREFIX) {
@@ -119,26 +140,34 @@ impl Dispatcher {
         let handler = &self.handlers[&route.component];
         let limit = handler.runtime.settings.max_request_body_bytes;
         if declared_length(&req).is_some_and(|n| n > limit) {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body over {limit} bytes\n"),
-            );
+            return body_too_large(limit);
         }
-        let req = req.map(|body| limit_body(body, limit));
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let req = req.map(|body| limit_body(body, limit, overflowed.clone()));
         let grants = handler.runtime.grants.clone();
+        let origin = Origin::Client(client);
         let result = self
-            .serve(handler, grants, req, &route, &Origin::Client(client))
+            .serve(handler, grants, req, &route, &origin, None)
             .await;
-        result.unwrap_or_else(|e| failure_response(&e))
+
+        // A streamed body that passed the limit failed the guest's read of it; whatever the
+        // guest made of that, the answer is the one a declared length gets. A guest that
+        // answers before it reads its body past the limit keeps its answer.
+        if overflowed.load(Ordering::Acquire) {
+            return body_too_large(limit);
+        }
+        result.unwrap_or_else(|e| failure_response(&e, request_id))
     }
 
     /// Serves a request that a component sent to `http://self` or
-    /// `http://<id>.spin.internal`; `None` when no component answers to that host.
+    /// `http://<id>.spin.internal`, ending no later than the caller's `deadline`; `None`
+    /// when no component answers to that host.
     pub async fn handle_internal<B>(
         &self,
         caller: &str,
         host: &str,
         req: Request<B>,
+        deadline: Deadline,
     ) -> Option<Result<Response<HyperOutgoingBody>, ServeError>>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -170,7 +199,9 @@ impl Dispatcher {
         let served = self
             .mesh
             .call(&edge, || async {
-                let r = self.serve(handler, grants, req, &route, &origin).await?;
+                let r = self
+                    .serve(handler, grants, req, &route, &origin, Some(deadline))
+                    .await?;
                 let outcome = if r.status().is_server_error() {
                     Outcome::ErrResult
                 } else {
@@ -191,6 +222,8 @@ impl Dispatcher {
         })
     }
 
+    /// Runs `handler`'s component on `req` within its timeout, and no later than `outer`,
+    /// the deadline of the component that sent it; logs why when it fails.
     async fn serve<B>(
         &self,
         handler: &Handler,
@@ -198,6 +231,33 @@ impl Dispatcher {
         mut req: Request<B>,
         route: &RouteMatch,
         origin: &Origin,
+        outer: Option<Deadline>,
+    ) -> Result<Response<HyperOutgoingBody>, ServeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let runtime = &handler.runtime;
+        let deadline = Deadline::within(runtime.settings.timeout, outer);
+        set_spin_headers(&mut req, route, origin, self.listen);
+        let answer = self.call_guest(handler, grants, req, deadline);
+        let result = match deadline.run(&runtime.id, answer).await {
+            Ok(result) => result,
+            Err(_) => Err(timed_out(&runtime.id, deadline)),
+        };
+        if let Err(e) = &result {
+            log_failure(e);
+        }
+        result
+    }
+
+    /// Starts the guest on a task of its own and waits for the response it sets.
+    async fn call_guest<B>(
+        &self,
+        handler: &Handler,
+        grants: Arc<Grants>,
+        req: Request<B>,
+        deadline: Deadline,
     ) -> Result<Response<HyperOutgoingBody>, ServeError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -208,8 +268,11 @@ impl Dispatcher {
             component: component.clone(),
             reason: format!("{e:#}"),
         };
-        set_spin_headers(&mut req, route, origin, self.listen);
-        let prepared = handler.runtime.prepare(grants).await.map_err(failed)?;
+        let prepared = handler
+            .runtime
+            .prepare(grants, deadline)
+            .await
+            .map_err(failed)?;
         let (mut store, permit) = (prepared.store, prepared.permit);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
@@ -223,47 +286,26 @@ impl Dispatcher {
             .new_response_outparam(sender)
             .map_err(|e| failed(e.into()))?;
         let proxy = handler.proxy.clone();
-        let task = tokio::spawn(async move {
+        let id = component.clone();
+
+        // The task may outlive the response, to stream its body, but not the deadline: it
+        // drops the instance there, which ends a body still streaming.
+        let guest = async move {
             let _permit = permit;
-            let instance = proxy.instantiate_async(&mut store).await?;
-            instance
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
-        });
+            let call = async {
+                let instance = proxy.instantiate_async(&mut store).await?;
+                instance
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            };
+            deadline.run(&id, call).await
+        };
+        let task = tokio::spawn(guest.instrument(tracing::Span::current()));
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(code)) => Err(failed(anyhow::anyhow!("responded with error {code:?}"))),
-            Err(_) => Err(self.classify(handler, task.await)),
-        }
-    }
-
-    /// Why a guest ended without setting a response.
-    fn classify(
-        &self,
-        handler: &Handler,
-        joined: Result<wasmtime::Result<()>, tokio::task::JoinError>,
-    ) -> ServeError {
-        let component = handler.runtime.id.clone();
-        let error = match joined {
-            Ok(Ok(())) => anyhow::anyhow!("the component returned without setting a response"),
-            Ok(Err(e))
-                if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
-            {
-                let timeout_ms = handler.runtime.settings.timeout.as_millis();
-                tracing::info!(component = %component, timeout_ms, "Component call timed out");
-                return ServeError::TimedOut {
-                    component,
-                    timeout_ms,
-                };
-            }
-            Ok(Err(e)) => anyhow::Error::from(e),
-            Err(e) => anyhow::anyhow!("the call panicked in the host: {e}"),
-        };
-        tracing::info!(component = %component, error = %format!("{error:#}"), "Component call failed");
-        ServeError::Failed {
-            component,
-            reason: format!("{error:#}"),
+            Err(_) => Err(classify(&component, deadline, task.await)),
         }
     }
 
@@ -276,13 +318,91 @@ impl Dispatcher {
     }
 }
 
-/// The response a client gets when its component failed.
-pub fn failure_response(error: &ServeError) -> Response<HyperOutgoingBody> {
-    let status = match error {
-        ServeError::TimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+/// Why a guest ended without setting a response.
+fn classify(
+    component: &str,
+    deadline: Deadline,
+    joined: Result<Result<wasmtime::Result<()>, DeadlineExceeded>, tokio::task::JoinError>,
+) -> ServeError {
+    let error = match joined {
+        Ok(Ok(Ok(()))) => anyhow::anyhow!("the component returned without setting a response"),
+        Ok(Err(_)) => return timed_out(component, deadline),
+        // The epoch deadline's trap; a linked callee's timeout is a failure of this call.
+        Ok(Ok(Err(e)))
+            if e.downcast_ref::<DeadlineExceeded>()
+                .is_some_and(|d| d.component == component) =>
+        {
+            return timed_out(component, deadline);
+        }
+        Ok(Ok(Err(e))) => anyhow::Error::from(e),
+        Err(e) => anyhow::anyhow!("the call panicked in the host: {e}"),
     };
-    plain(status, &format!("{error}\n"))
+    ServeError::Failed {
+        component: component.to_string(),
+        reason: format!("{error:#}"),
+    }
+}
+
+fn timed_out(component: &str, deadline: Deadline) -> ServeError {
+    ServeError::TimedOut {
+        component: component.to_string(),
+        timeout_ms: deadline.budget().as_millis(),
+    }
+}
+
+/// Logs a failed call with everything the client is not told; the request span adds the
+/// request id.
+fn log_failure(error: &ServeError) {
+    match error {
+        ServeError::TimedOut {
+            component,
+            timeout_ms,
+        } => tracing::info!(component = %component, timeout_ms, "Component call timed out"),
+        ServeError::Failed { component, reason } | ServeError::NotHttp { component, reason } => {
+            tracing::info!(component = %component, error = %reason, "Component call failed")
+        }
+    }
+}
+
+impl ServeError {
+    /// What a caller outside the host may be told: the component and what went wrong, and
+    /// none of its internals (traps, backtraces, host errors), which only the log gets.
+    pub fn public_message(&self) -> String {
+        match self {
+            ServeError::TimedOut { .. } => self.to_string(),
+            ServeError::Failed { component, .. } | ServeError::NotHttp { component, .. } => {
+                format!("component `{component}` failed")
+            }
+        }
+    }
+}
+
+/// The response a client gets when its component failed, naming the request whose log
+/// holds the details.
+pub fn failure_response(error: &ServeError, request_id: &str) -> Response<HyperOutgoingBody> {
+    match error {
+        ServeError::TimedOut { .. } => plain(StatusCode::GATEWAY_TIMEOUT, &format!("{error}\n")),
+        _ => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!(
+                "500 Internal Server Error: {}; see request {request_id} in the host log\n",
+                error.public_message()
+            ),
+        ),
+    }
+}
+
+/// The answer to a request body over `limit` bytes, declared or streamed.
+fn body_too_large(limit: u64) -> Response<HyperOutgoingBody> {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body over {limit} bytes\n"),
+    )
+}
+
+/// A request id for the logs and the failure responses: 16 random hex digits.
+fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<HyperOutgoingBody> {
@@ -309,11 +429,15 @@ fn declared_length<B>(req: &Request<B>) -> Option<u64> {
 
 type LimitedBody = http_body_util::combinators::UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 
-fn limit_body(body: Incoming, limit: u64) -> LimitedBody {
+/// `body`, failing once it passes `limit` bytes; sets `overflowed` when it does.
+fn limit_body(body: Incoming, limit: u64, overflowed: Arc<AtomicBool>) -> LimitedBody {
     Limited::new(body, limit as usize)
         .map_err(move |e| match e.downcast::<hyper::Error>() {
             Ok(e) => wasmtime_wasi_http::Error::Hyper(*e),
-            Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit)),
+            Err(_) => {
+                overflowed.store(true, Ordering::Release);
+                wasmtime_wasi_http::Error::HttpRequestBodySize(Some(limit))
+            }
         })
         .boxed_unsync()
 }

@@ -1,13 +1,19 @@
 //! The Redis trigger: each message published on a channel runs the subscribed component's
 //! `fermyon:spin/inbound-redis#handle-message`.
+//!
+//! As in Spin, a component handles one message at a time, in the order they arrive, unless
+//! its `message_concurrency` lets it handle more at once (and then in no promised order).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use wasmtime::component::{ComponentExportIndex, Val};
 
 use crate::app::{App, ComponentRuntime};
+use crate::deadline::Deadline;
 use crate::manifest::RedisTrigger;
 
 /// The interface a Redis-triggered component exports.
@@ -17,11 +23,20 @@ pub const INBOUND_REDIS: &str = "fermyon:spin/inbound-redis";
 /// deliver messages until dropped or aborted.
 pub async fn start(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let mut tasks = Vec::new();
+    // One budget per component, shared by all its triggers.
+    let mut budgets: BTreeMap<&str, Arc<Semaphore>> = BTreeMap::new();
     for trigger in &app.manifest.redis_triggers {
         if !app.serving.contains(&trigger.component) {
             continue;
         }
         let runtime = app.component(&trigger.component)?.clone();
+        let budget = budgets
+            .entry(&trigger.component)
+            .or_insert_with(|| {
+                let concurrency = runtime.settings.message_concurrency as usize;
+                Arc::new(Semaphore::new(concurrency))
+            })
+            .clone();
         let handler = handler_export(&runtime)?;
         let messages = app
             .services
@@ -39,6 +54,7 @@ pub async fn start(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
             runtime,
             handler,
             messages,
+            budget,
         )));
     }
     Ok(tasks)
@@ -61,16 +77,24 @@ fn handler_export(runtime: &ComponentRuntime) -> anyhow::Result<ComponentExportI
         .with_context(missing)
 }
 
+/// Hands each message to the handler once `budget` (the component's
+/// `message_concurrency`) has room; with a budget of one, a message starts only after the
+/// one before it has finished.
 async fn deliver(
     trigger: RedisTrigger,
     runtime: Arc<ComponentRuntime>,
     handler: ComponentExportIndex,
     mut messages: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    budget: Arc<Semaphore>,
 ) {
     while let Some(payload) = messages.recv().await {
+        let Ok(permit) = budget.clone().acquire_owned().await else {
+            break; // never closed while the trigger runs
+        };
         let runtime = runtime.clone();
         let channel = trigger.channel.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(e) = handle(&runtime, handler, payload).await {
                 tracing::info!(
                     component = %runtime.id,
@@ -84,21 +108,27 @@ async fn deliver(
     tracing::debug!(trigger = %trigger.id, "Redis subscription ended");
 }
 
-/// Runs the handler once for `payload`; an `error` result is an error here.
+/// Runs the handler once for `payload`, within the component's timeout; an `error` result
+/// is an error here.
 pub async fn handle(
     runtime: &ComponentRuntime,
     handler: ComponentExportIndex,
     payload: Vec<u8>,
 ) -> anyhow::Result<()> {
-    let mut prepared = runtime.prepare(runtime.grants.clone()).await?;
-    let store = &mut prepared.store;
-    let instance = runtime.pre.instantiate_async(&mut *store).await?;
-    let func = instance
-        .get_func(&mut *store, handler)
-        .context("handle-message is not a function")?;
-    let params = [Val::List(payload.into_iter().map(Val::U8).collect())];
-    let mut results = [Val::Bool(false)];
-    func.call_async(&mut *store, &params, &mut results).await?;
+    let deadline = Deadline::within(runtime.settings.timeout, None);
+    let call = async {
+        let mut prepared = runtime.prepare(runtime.grants.clone(), deadline).await?;
+        let store = &mut prepared.store;
+        let instance = runtime.pre.instantiate_async(&mut *store).await?;
+        let func = instance
+            .get_func(&mut *store, handler)
+            .context("handle-message is not a function")?;
+        let params = [Val::List(payload.into_iter().map(Val::U8).collect())];
+        let mut results = [Val::Bool(false)];
+        func.call_async(&mut *store, &params, &mut results).await?;
+        anyhow::Ok(results)
+    };
+    let results = deadline.run(&runtime.id, call).await??;
     match &results[0] {
         Val::Result(Ok(_)) => Ok(()),
         other => anyhow::bail!("handler returned {other:?}"),

@@ -70,7 +70,8 @@ pub struct Host {
     extra_args: Vec<String>,
     envs: Vec<(String, String)>,
     shell_prefix: Option<String>,
-    cache_dir: PathBuf,
+    /// `None` for the relative defaults (see [`HostOptions::relative_defaults`]).
+    cache_dir: Option<PathBuf>,
     starts: usize,
     /// What the host printed at its last start, up to the end of its route list.
     pub startup: Vec<String>,
@@ -86,6 +87,9 @@ pub struct HostOptions {
     pub cache_dir: Option<PathBuf>,
     /// Shell commands run before the host in the same process, e.g. `ulimit -v 4000000`.
     pub shell_prefix: Option<String>,
+    /// Run in the test's folder with the defaults a user gets: `spin.toml` and
+    /// `.prompt-mesh/` relative to the working directory, no `--data-dir` or `--cache-dir`.
+    pub relative_defaults: bool,
 }
 
 impl Host {
@@ -106,7 +110,10 @@ impl Host {
             extra_args: options.args,
             envs: options.envs,
             shell_prefix: options.shell_prefix,
-            cache_dir: options.cache_dir.unwrap_or_else(shared_cache),
+            cache_dir: match options.relative_defaults {
+                true => None,
+                false => Some(options.cache_dir.unwrap_or_else(shared_cache)),
+            },
             starts: 0,
             startup: Vec::new(),
         };
@@ -158,14 +165,21 @@ impl Host {
                 sh
             }
         };
-        cmd.arg("up")
-            .arg("--manifest")
-            .arg(self.dir.path().join("spin.toml"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(self.dir.path().join("data"))
-            .arg("--cache-dir")
-            .arg(&self.cache_dir)
-            .args(&self.extra_args)
+        cmd.args(["up", "--listen", "127.0.0.1:0"]);
+        match &self.cache_dir {
+            Some(cache_dir) => {
+                cmd.arg("--manifest")
+                    .arg(self.dir.path().join("spin.toml"))
+                    .arg("--data-dir")
+                    .arg(self.dir.path().join("data"))
+                    .arg("--cache-dir")
+                    .arg(cache_dir);
+            }
+            None => {
+                cmd.current_dir(self.dir.path());
+            }
+        }
+        cmd.args(&self.extra_args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
@@ -254,6 +268,24 @@ impl Reply {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+
+    /// The request id in the host's `500` body for a failed `component`, after checking
+    /// that the reply is exactly that body.
+    pub fn failure_request_id(&self, component: &str) -> String {
+        let prefix =
+            format!("500 Internal Server Error: component `{component}` failed; see request ");
+        let id = self
+            .body
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(" in the host log\n"))
+            .filter(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .unwrap_or_else(|| panic!("not the host's failure body: {:?}", self.body));
+        assert_eq!(
+            (self.status, self.body.clone()),
+            (500, format!("{prefix}{id} in the host log\n"))
+        );
+        id.to_string()
     }
 }
 
