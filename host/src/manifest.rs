@@ -149,6 +149,10 @@ pub struct MeshSettings {
     /// Redis messages this component's triggers handle at once; with 1, one after the other
     /// in the order they arrived, as Spin does.
     pub message_concurrency: u32,
+    /// When set, the host hands the component's Redis handler a `tick` message at start and
+    /// then at this interval whenever it has a free message slot, as a timer would: for work
+    /// that must go on without new messages (leases that ended, retries that came due).
+    pub wake_every: Option<Duration>,
 }
 
 /// Linear memory per instance unless the component says otherwise: 128 MiB.
@@ -170,6 +174,7 @@ impl Default for MeshSettings {
             max_instances: DEFAULT_MAX_INSTANCES,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             message_concurrency: DEFAULT_MESSAGE_CONCURRENCY,
+            wake_every: None,
         }
     }
 }
@@ -189,6 +194,7 @@ struct RawMeshSettings {
     max_instances: Option<u32>,
     max_request_body: Option<String>,
     message_concurrency: Option<u32>,
+    wake_every: Option<String>,
 }
 
 impl Manifest {
@@ -672,6 +678,11 @@ impl Loader<'_> {
             }
             mesh.message_concurrency = n;
         }
+        if let Some(every) = raw.wake_every {
+            let every = units::parse_nonzero_duration(&every)
+                .map_err(|e| self.err(key("wake_every"), e))?;
+            mesh.wake_every = Some(every);
+        }
         Ok(mesh)
     }
 
@@ -697,6 +708,14 @@ impl Loader<'_> {
         }
         self.check_duplicate_routes(&m.http_triggers)?;
         for c in m.components.values() {
+            let redis_triggered = m.redis_triggers.iter().any(|t| t.component == c.id);
+            if c.mesh.wake_every.is_some() && !redis_triggered {
+                return Err(self.err(
+                    format!("component.{}.tool.prompt-mesh.wake_every", c.id),
+                    "wakes a Redis handler, and this component has no [[trigger.redis]]; add \
+                     one, or remove wake_every",
+                ));
+            }
             for d in &c.dependencies {
                 if let DependencyTarget::Component(target) = &d.target {
                     let key = format!("component.{}.dependencies.\"{}\"", c.id, d.name);

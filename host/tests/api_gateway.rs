@@ -151,6 +151,7 @@ fn free_keys_get_ten_requests_a_minute_with_headers() {
 fn premium_limit_is_configurable() {
     let app = App::start_with(AppOptions {
         variables: vec![("premium_requests_per_minute", "3".into())],
+        ..AppOptions::default()
     });
     let key = app.key("p", "premium");
     let statuses: Vec<u16> = (0..4)

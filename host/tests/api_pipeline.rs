@@ -154,6 +154,7 @@ fn queued_jobs_can_be_canceled_and_final_ones_cannot() {
     // A slow provider keeps the second job queued behind the first while it is canceled.
     let app = App::start_with(AppOptions {
         variables: vec![("sandbox_latency_ms", "1500".into())],
+        ..AppOptions::default()
     });
     let first = submit(&app, ADMIN, &json!({ "prompt": "a slow first job" }));
     let done = app.wait_final(&first, ADMIN, FINAL);
@@ -247,23 +248,52 @@ fn the_callback_gets_a_signed_notification_with_a_stable_event_id() {
     let job = app.wait_final(&id, ADMIN, FINAL);
     assert_eq!(job["callback_url"], callback.as_str());
 
-    let delivery = received
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the callback is called");
+    // Each state change after the 202, in order: running, storing, succeeded.
+    let deliveries: Vec<support::Captured> = (0..3)
+        .map(|_| {
+            received
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the callback is called for each change")
+        })
+        .collect();
+    let types: Vec<String> = deliveries
+        .iter()
+        .map(|d| {
+            let body: Value = serde_json::from_str(&d.body).expect("JSON body");
+            body["type"].as_str().expect("a type").to_string()
+        })
+        .collect();
+    assert_eq!(types, ["job.running", "job.storing", "job.succeeded"]);
+    let delivery = &deliveries[2];
     assert_eq!(
         (delivery.method.as_str(), delivery.path.as_str()),
         ("POST", "/hooks/images")
     );
     let body: Value = serde_json::from_str(&delivery.body).expect("JSON body");
-    assert_eq!(body["type"], "job.succeeded");
     assert_eq!(body["job"]["id"], id.as_str());
     assert_eq!(body["job"]["status"], "succeeded");
-    let digest = hex::encode(Sha256::digest(format!("{id}:succeeded")));
+    // The fourth change of the job (queued, running, storing, succeeded).
+    assert_eq!(body["sequence"], 4);
+    let digest = hex::encode(Sha256::digest(format!("{id}:4")));
     let event_id = format!("evt_{}", &digest[..24]);
     assert_eq!(body["id"], event_id.as_str());
     assert_eq!(
         delivery.header("x-promptmesh-event-id"),
         Some(event_id.as_str())
+    );
+    let recorded = support::eventually(Duration::from_secs(5), || {
+        let shown = app.get(&format!("/api/jobs/{id}"), ADMIN).json();
+        let last = shown["notifications"][2].clone();
+        (last["state"] == "delivered").then_some(last)
+    })
+    .expect("the delivery is recorded on the job");
+    assert_eq!(
+        (
+            &recorded["event_id"],
+            &recorded["type"],
+            &recorded["attempts"]
+        ),
+        (&json!(event_id), &json!("job.succeeded"), &json!(1))
     );
 
     let timestamp = delivery

@@ -48,6 +48,7 @@ fn jobs_stored(app: &App) -> usize {
 fn prompt_length_is_counted_in_characters_up_to_the_limit() {
     let app = App::start_with(AppOptions {
         variables: vec![("max_prompt_length", "30".into())],
+        ..AppOptions::default()
     });
     let id = app.template("Plain", "{{subject}}");
     let at_limit = "猫".repeat(30);
@@ -96,6 +97,7 @@ fn em_dash_parameters_are_normalised_and_sent_as_stored() {
 fn banned_words_match_whole_words_only() {
     let app = App::start_with(AppOptions {
         variables: vec![("banned_words", "ass,bra,nude,no clothes".into())],
+        ..AppOptions::default()
     });
     let preview = |prompt: &str| app.post("/api/prompts", ADMIN, &json!({ "prompt": prompt }));
     for fine in [

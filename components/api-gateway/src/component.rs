@@ -7,6 +7,7 @@
 
 mod convert;
 mod experiments;
+mod hooks;
 mod images;
 mod jobs;
 mod keys;
@@ -45,6 +46,8 @@ pub struct Ctx {
     pub body: Vec<u8>,
     /// `If-None-Match`, for image bytes.
     pub if_none_match: Option<String>,
+    /// `Idempotency-Key`, for generations.
+    pub idempotency_key: Option<String>,
 }
 
 #[http_component]
@@ -62,8 +65,10 @@ async fn serve(req: IncomingRequest) -> Result<ApiResponse, ApiError> {
         &path_and_query,
     );
     let matched = routes::resolve(&req.method().to_string(), &path)?;
-    if matched.route.access == Access::Public {
-        return Ok(public(matched.route.handler));
+    match matched.route.access {
+        Access::Public => return Ok(public(matched.route.handler)),
+        Access::Hook => return hooks::receive(req, matched, &path_and_query).await,
+        Access::Key | Access::Admin => {}
     }
 
     let config = platform::config()?;
@@ -99,6 +104,8 @@ async fn authorized(
         )));
     }
     let if_none_match = header(&req, "if-none-match");
+    let idempotency_key =
+        crate::hooks::idempotency_key(header(&req, crate::hooks::IDEMPOTENCY_HEADER).as_deref())?;
     let body = match matched.route.method {
         "POST" | "PUT" => read_body(req, config.max_request_bytes).await?,
         _ => Vec::new(),
@@ -110,6 +117,7 @@ async fn authorized(
         query,
         body,
         if_none_match,
+        idempotency_key,
     };
     dispatch(matched.route.handler, &ctx)
 }
@@ -142,6 +150,10 @@ fn dispatch(handler: Handler, ctx: &Ctx) -> Result<ApiResponse, ApiError> {
         Handler::ListJobs => jobs::list(ctx),
         Handler::GetJob => jobs::get(ctx),
         Handler::CancelJob => jobs::cancel(ctx),
+        Handler::RequeueJob => jobs::requeue(ctx),
+        Handler::ProviderHook => Err(ApiError::internal(
+            "provider callbacks are answered before authentication; this route is misrouted",
+        )),
         Handler::ListImages => images::list(ctx),
         Handler::GetImage => images::bytes(ctx),
         Handler::ImageMeta => images::meta(ctx),
@@ -154,7 +166,7 @@ fn dispatch(handler: Handler, ctx: &Ctx) -> Result<ApiResponse, ApiError> {
 
 /// The body, at most `max` bytes (413 past that, before reading on when the declared length
 /// says so), declared as JSON (415 otherwise).
-async fn read_body(req: IncomingRequest, max: u64) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_body(req: IncomingRequest, max: u64) -> Result<Vec<u8>, ApiError> {
     request::check_declared_length(header(&req, "content-length").as_deref(), max)?;
     let content_type = header(&req, "content-type");
     let mut stream = req.into_body_stream();

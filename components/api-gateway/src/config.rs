@@ -32,6 +32,9 @@ pub struct Config {
     pub max_request_bytes: u64,
     pub redis_address: String,
     pub jobs_channel: String,
+    /// The key of provider callback tokens (the webhook signing secret); `None` when empty,
+    /// and then every callback is refused.
+    pub webhook_secret: Option<String>,
 }
 
 /// Reads one variable: `Ok(None)` when it is not defined, `Err` when the lookup failed.
@@ -57,6 +60,7 @@ impl Config {
             redis_address: text(lookup, "redis_address", DEFAULT_REDIS_ADDRESS)?
                 .unwrap_or_default(),
             jobs_channel: text(lookup, "jobs_channel", DEFAULT_JOBS_CHANNEL)?.unwrap_or_default(),
+            webhook_secret: text(lookup, "webhook_secret", "")?.filter(|s| !s.is_empty()),
         })
     }
 
@@ -120,6 +124,7 @@ mod tests {
                 max_request_bytes: 65_536,
                 redis_address: "redis://127.0.0.1:6379".into(),
                 jobs_channel: "promptmesh-jobs".into(),
+                webhook_secret: None,
             }
         );
     }
@@ -131,6 +136,7 @@ mod tests {
             ("premium_requests_per_minute", "3"),
             ("max_request_bytes", "1024"),
             ("jobs_channel", "jobs"),
+            ("webhook_secret", "whsec"),
         ])
         .expect("valid");
         assert_eq!(
@@ -142,6 +148,7 @@ mod tests {
         assert_eq!(config.limit(Tier::Admin), 0);
         assert_eq!(config.max_request_bytes, 1024);
         assert_eq!(config.jobs_channel, "jobs");
+        assert_eq!(config.webhook_secret.as_deref(), Some("whsec"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod keys;
 pub mod model;
 pub mod openapi;

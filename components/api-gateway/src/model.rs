@@ -205,6 +205,43 @@ pub struct Job {
     pub finished_at: Option<u64>,
 }
 
+/// `promptmesh:jobs/types.transition`: one state change of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub seq: u32,
+    pub status: JobStatus,
+    pub attempt: u32,
+    pub at: u64,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+/// `promptmesh:jobs/types.notification`, without its body: how a state change's
+/// notification to the callback URL went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationInfo {
+    /// `evt_...`.
+    pub id: String,
+    /// The transition it reports.
+    pub seq: u32,
+    /// `pending`, `delivered` or `abandoned`.
+    pub state: &'static str,
+    pub attempts: u32,
+    pub next_attempt_at: u64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<u64>,
+}
+
+/// `promptmesh:jobs/types.provider-report`: what a provider callback says about a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReport {
+    pub task_id: String,
+    pub status: String,
+    pub progress: Option<u8>,
+    pub image_url: Option<String>,
+    pub fail_reason: Option<String>,
+}
+
 /// `promptmesh:jobs/types.image`: a stored image's metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {

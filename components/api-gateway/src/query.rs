@@ -31,6 +31,8 @@ pub struct TemplateQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobQuery {
     pub status: Option<JobStatus>,
+    /// Only jobs that failed for this reason, e.g. `attempts_exhausted` (the dead letters).
+    pub reason: Option<String>,
     pub page: Page,
 }
 
@@ -122,7 +124,7 @@ pub fn templates(query: &str) -> Result<TemplateQuery, ApiError> {
 
 /// `GET /api/jobs`.
 pub fn jobs(query: &str) -> Result<JobQuery, ApiError> {
-    let params = Params::parse(query, &["status", "limit", "cursor"])?;
+    let params = Params::parse(query, &["status", "reason", "limit", "cursor"])?;
     let status = match params.get("status") {
         None => None,
         Some(value) => Some(JobStatus::parse(&value).ok_or_else(|| {
@@ -138,6 +140,7 @@ pub fn jobs(query: &str) -> Result<JobQuery, ApiError> {
     };
     Ok(JobQuery {
         status,
+        reason: params.get("reason"),
         page: params.page()?,
     })
 }
@@ -223,7 +226,7 @@ mod tests {
         );
         assert_eq!(
             error.message,
-            "unknown query parameter `stauts`; use `status`, `limit`, `cursor`"
+            "unknown query parameter `stauts`; use `status`, `reason`, `limit`, `cursor`"
         );
         let twice = images("job=a&job=b").expect_err("twice");
         assert_eq!(twice.field.as_deref(), Some("query.job"));

@@ -5,7 +5,9 @@ mod jobs;
 mod ratings;
 mod templates;
 
-pub use jobs::{RatingsSummary, accepted, image_meta, image_url, job, job_path, rating};
+pub use jobs::{
+    RatingsSummary, accepted, image_meta, image_url, job, job_detail, job_path, rating,
+};
 pub use ratings::{experiment, experiment_results, stats};
 pub use templates::{
     created_key, prompt, template, template_and_version, template_path, template_with_latest,

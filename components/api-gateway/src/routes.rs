@@ -27,6 +27,8 @@ pub enum Handler {
     ListJobs,
     GetJob,
     CancelJob,
+    RequeueJob,
+    ProviderHook,
     ListImages,
     GetImage,
     ImageMeta,
@@ -41,6 +43,8 @@ pub enum Handler {
 pub enum Access {
     /// No key; not counted against any limit.
     Public,
+    /// No key: the provider's callback, which carries the job's token instead.
+    Hook,
     /// Any valid key.
     Key,
     /// An `admin` key.
@@ -70,7 +74,7 @@ const fn route(
     }
 }
 
-use Access::{Admin, Key, Public};
+use Access::{Admin, Hook, Key, Public};
 use Handler as H;
 
 /// Every route the gateway serves.
@@ -109,6 +113,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/jobs", H::ListJobs, Key),
     route("GET", "/api/jobs/{id}", H::GetJob, Key),
     route("POST", "/api/jobs/{id}/cancel", H::CancelJob, Key),
+    route("POST", "/api/jobs/{id}/requeue", H::RequeueJob, Admin),
+    route("POST", "/api/provider/hooks/{id}", H::ProviderHook, Hook),
     route("GET", "/api/images", H::ListImages, Key),
     route("GET", "/api/images/{id}", H::GetImage, Key),
     route("GET", "/api/images/{id}/meta", H::ImageMeta, Key),
@@ -272,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn admin_routes_are_key_creation_and_experiment_changes() {
+    fn admin_routes_are_keys_requeues_and_experiment_changes() {
         let admin: Vec<(&str, &str)> = ROUTES
             .iter()
             .filter(|r| r.access == Access::Admin)
@@ -282,6 +288,7 @@ mod tests {
             admin,
             [
                 ("POST", "/api/keys"),
+                ("POST", "/api/jobs/{id}/requeue"),
                 ("PUT", "/api/experiments/{template_id}"),
                 ("DELETE", "/api/experiments/{template_id}"),
             ]
@@ -292,5 +299,11 @@ mod tests {
             .map(|r| r.pattern)
             .collect();
         assert_eq!(public, ["/healthz", "/readyz", "/api/openapi.json"]);
+        let hooks: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Hook)
+            .map(|r| r.pattern)
+            .collect();
+        assert_eq!(hooks, ["/api/provider/hooks/{id}"]);
     }
 }

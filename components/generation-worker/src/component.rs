@@ -1,17 +1,16 @@
 //! The Spin glue: the Redis-trigger handler, the queue-service imports, outbound HTTP through
-//! `wasi:http`, Spin variables, Redis publish, the clock and randomness behind the traits
-//! of [`crate::ports`].
+//! `wasi:http` with timeouts, Spin variables, Redis publish, the clock and randomness behind
+//! the traits of [`crate::ports`].
 
 use std::time::Duration;
 
 use promptmesh_guest::time::now_ms;
-use spin_sdk::http::{Method as SpinMethod, Request, Response};
 use spin_sdk::redis_component;
 
 use crate::config::Config;
 use crate::ports::{
-    Clock, HttpClient, HttpRequest, HttpResponse, Job, JobStatus, Jobs, Method, QueueError,
-    TransportError, Wakeups,
+    Clock, HttpClient, HttpRequest, HttpResponse, Job, JobStatus, Jobs, Method, Notification,
+    QueueError, TransportError, Wakeups,
 };
 use crate::worker::{Handled, Worker};
 
@@ -27,14 +26,15 @@ mod bindings {
 use bindings::promptmesh::jobs::types as wit;
 use bindings::promptmesh::jobs::{images, queue};
 
-/// One wake-up: the payload only says that the queue may hold work.
+/// One wake-up: the payload only says that the queue may hold work (`next` from a
+/// publisher, `tick` from the host's timer).
 #[redis_component]
 fn on_message(_message: Vec<u8>) -> Result<(), String> {
     let config = Config::load(&variable).map_err(|e| format!("generation-worker: {e}"))?;
     let name = worker_name();
     let worker = Worker {
         config: &config,
-        http: &SpinHttp,
+        http: &WasiHttp,
         jobs: &LinkedQueue,
         clock: &SystemClock,
         wakeups: &SpinRedis,
@@ -42,10 +42,10 @@ fn on_message(_message: Vec<u8>) -> Result<(), String> {
     };
     match worker.handle() {
         Ok(Handled::Idle) => Ok(()),
-        Ok(Handled::Finished { job, .. }) => {
+        Ok(Handled::Ran(job)) => {
             let reason = job.failure_reason.as_deref().unwrap_or("-");
             eprintln!(
-                "generation-worker: job finished job.id={} status={} reason={reason} attempts={}",
+                "generation-worker: attempt ended job.id={} status={} reason={reason} attempts={}",
                 job.id,
                 job.status.as_str(),
                 job.attempts
@@ -71,36 +71,15 @@ fn worker_name() -> String {
     format!("generation-worker-{:08x}", suffix as u32)
 }
 
-struct SpinHttp;
+/// Outbound HTTP over `wasi:http/outgoing-handler`, with the request's timeout as the
+/// connect and first-byte timeouts (spin-sdk's `send` passes no options).
+struct WasiHttp;
 
-impl HttpClient for SpinHttp {
+impl HttpClient for WasiHttp {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let method = match request.method {
-            Method::Get => SpinMethod::Get,
-            Method::Post => SpinMethod::Post,
-        };
-        let mut builder = Request::builder();
-        builder.method(method).uri(&request.url);
-        for (name, value) in &request.headers {
-            builder.header(name, value);
-        }
-        // A declared length rather than a chunked body: some receivers refuse chunked posts.
-        if !request.body.is_empty() && request.header("content-length").is_none() {
-            builder.header("content-length", request.body.len().to_string());
-        }
-        let outgoing = builder.body(request.body.clone()).build();
-        let response: Response =
-            spin_sdk::http::run(spin_sdk::http::send(outgoing)).map_err(|e| {
-                TransportError(format!("{} {}: {e}", method_name(request), request.url))
-            })?;
-        Ok(HttpResponse {
-            status: *response.status(),
-            headers: response
-                .headers()
-                .filter_map(|(name, value)| Some((name.to_owned(), value.as_str()?.to_owned())))
-                .collect(),
-            body: response.into_body(),
-        })
+        let failed =
+            |e: String| TransportError(format!("{} {}: {e}", method_name(request), request.url));
+        wasi_http::send(request).map_err(failed)
     }
 }
 
@@ -108,6 +87,151 @@ fn method_name(request: &HttpRequest) -> &'static str {
     match request.method {
         Method::Get => "GET",
         Method::Post => "POST",
+    }
+}
+
+/// The blocking WASI 0.2 HTTP client behind [`WasiHttp`].
+mod wasi_http {
+    use wasi::http::outgoing_handler;
+    use wasi::http::types::{
+        Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions,
+        Scheme,
+    };
+    use wasi::io::streams::StreamError;
+
+    use crate::ports::{HttpRequest, HttpResponse, Method};
+
+    /// Bytes written to the body stream at a time (the most one blocking write takes).
+    const WRITE_CHUNK: usize = 4096;
+    /// Bytes read from the answer at a time.
+    const READ_CHUNK: u64 = 64 * 1024;
+
+    pub fn send(request: &HttpRequest) -> Result<HttpResponse, String> {
+        let outgoing = outgoing(request)?;
+        let body = outgoing.body().map_err(|()| "the request body was taken")?;
+        let options = options(request)?;
+        let future = outgoing_handler::handle(outgoing, Some(options))
+            .map_err(|e| format!("refused: {e}"))?;
+        write_body(body, &request.body)?;
+
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(e))) => return Err(e.to_string()),
+            Some(Err(())) => return Err("the answer was already taken".into()),
+            None => return Err("no answer after waiting for it".into()),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, String::from_utf8(value).ok()?)))
+            .collect();
+        let incoming = response
+            .consume()
+            .map_err(|()| "the answer body was taken")?;
+        let body = read_body(incoming)?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn outgoing(request: &HttpRequest) -> Result<OutgoingRequest, String> {
+        let (scheme, rest) = match request.url.split_once("://") {
+            Some(("http", rest)) => (Scheme::Http, rest),
+            Some(("https", rest)) => (Scheme::Https, rest),
+            _ => return Err("only http:// and https:// URLs are sent".into()),
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_owned()
+        };
+        let mut entries: Vec<(String, Vec<u8>)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
+        if !request.body.is_empty() {
+            // A declared length rather than a chunked body: some receivers refuse chunked
+            // posts.
+            entries.push((
+                "content-length".into(),
+                request.body.len().to_string().into(),
+            ));
+        }
+        let headers = Fields::from_list(&entries).map_err(|e| format!("bad header: {e:?}"))?;
+        let outgoing = OutgoingRequest::new(headers);
+        let method = match request.method {
+            Method::Get => WasiMethod::Get,
+            Method::Post => WasiMethod::Post,
+        };
+        let set = [
+            outgoing.set_method(&method),
+            outgoing.set_scheme(Some(&scheme)),
+            outgoing.set_authority(Some(authority)),
+            outgoing.set_path_with_query(Some(&path)),
+        ];
+        if set.iter().any(Result::is_err) {
+            return Err("the URL's host or path is not valid".into());
+        }
+        Ok(outgoing)
+    }
+
+    fn options(request: &HttpRequest) -> Result<RequestOptions, String> {
+        let options = RequestOptions::new();
+        let nanos = u64::try_from(request.timeout.as_nanos()).unwrap_or(u64::MAX);
+        let set = [
+            options.set_connect_timeout(Some(nanos)),
+            options.set_first_byte_timeout(Some(nanos)),
+            options.set_between_bytes_timeout(Some(nanos)),
+        ];
+        if set.iter().any(Result::is_err) {
+            return Err("the runtime refused the request timeouts".into());
+        }
+        Ok(options)
+    }
+
+    fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
+        {
+            let stream = body.write().map_err(|()| "the body stream was taken")?;
+            for chunk in bytes.chunks(WRITE_CHUNK) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| format!("writing the body failed: {e:?}"))?;
+            }
+        }
+        OutgoingBody::finish(body, None).map_err(|e| format!("finishing the body failed: {e}"))
+    }
+
+    fn read_body(incoming: IncomingBody) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        {
+            let stream = incoming
+                .stream()
+                .map_err(|()| "the answer stream was taken")?;
+            loop {
+                match stream.blocking_read(READ_CHUNK) {
+                    Ok(chunk) => bytes.extend_from_slice(&chunk),
+                    Err(StreamError::Closed) => break,
+                    Err(StreamError::LastOperationFailed(e)) => {
+                        return Err(format!(
+                            "reading the answer failed: {}",
+                            e.to_debug_string()
+                        ));
+                    }
+                }
+            }
+        }
+        drop(IncomingBody::finish(incoming));
+        Ok(bytes)
     }
 }
 
@@ -142,28 +266,55 @@ impl Wakeups for SpinRedis {
 struct LinkedQueue;
 
 impl Jobs for LinkedQueue {
-    fn lease(&self, worker: &str) -> Result<Option<Job>, QueueError> {
-        Ok(queue::lease(worker)?.map(port_job))
+    fn lease(&self, worker: &str, lease_ms: u32) -> Result<Option<Job>, QueueError> {
+        Ok(queue::lease(worker, lease_ms)?.map(port_job))
+    }
+
+    fn renew(&self, id: &str, worker: &str, lease_ms: u32) -> Result<Job, QueueError> {
+        Ok(port_job(queue::renew(id, worker, lease_ms)?))
     }
 
     fn get(&self, id: &str) -> Result<Job, QueueError> {
         Ok(port_job(queue::get(id)?))
     }
 
-    fn progress(&self, id: &str, task_id: &str, progress: u8) -> Result<Job, QueueError> {
-        Ok(port_job(queue::progress(id, task_id, progress)?))
+    fn progress(
+        &self,
+        id: &str,
+        worker: &str,
+        task_id: &str,
+        progress: u8,
+    ) -> Result<Job, QueueError> {
+        Ok(port_job(queue::progress(id, worker, task_id, progress)?))
     }
 
-    fn storing(&self, id: &str) -> Result<Job, QueueError> {
-        Ok(port_job(queue::storing(id)?))
+    fn storing(&self, id: &str, worker: &str, image_url: &str) -> Result<Job, QueueError> {
+        Ok(port_job(queue::storing(id, worker, image_url)?))
     }
 
-    fn succeed(&self, id: &str, image_id: &str) -> Result<Job, QueueError> {
-        Ok(port_job(queue::succeed(id, image_id)?))
+    fn succeed(&self, id: &str, worker: &str, image_id: &str) -> Result<Job, QueueError> {
+        Ok(port_job(queue::succeed(id, worker, image_id)?))
     }
 
-    fn fail(&self, id: &str, reason: &str, message: &str) -> Result<Job, QueueError> {
-        Ok(port_job(queue::fail(id, reason, message)?))
+    fn fail(&self, id: &str, worker: &str, reason: &str, message: &str) -> Result<Job, QueueError> {
+        Ok(port_job(queue::fail(id, worker, reason, message)?))
+    }
+
+    fn retry(
+        &self,
+        id: &str,
+        worker: &str,
+        reason: &str,
+        message: &str,
+        delay_ms: u32,
+    ) -> Result<Job, QueueError> {
+        Ok(port_job(queue::retry(
+            id, worker, reason, message, delay_ms,
+        )?))
+    }
+
+    fn sweep(&self) -> Result<u32, QueueError> {
+        Ok(queue::sweep()?)
     }
 
     fn queued(&self) -> Result<u32, QueueError> {
@@ -184,6 +335,34 @@ impl Jobs for LinkedQueue {
     ) -> Result<String, QueueError> {
         Ok(images::store(job_id, content_type, width, height, bytes)?.id)
     }
+
+    fn claim_notifications(
+        &self,
+        worker: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>, QueueError> {
+        let claimed = queue::claim_notifications(worker, limit)?;
+        Ok(claimed
+            .into_iter()
+            .map(|n| Notification {
+                id: n.id,
+                job_id: n.job_id,
+                url: n.url,
+                body: n.body,
+                attempts: n.attempts,
+            })
+            .collect())
+    }
+
+    fn notification_delivered(&self, id: &str) -> Result<(), QueueError> {
+        queue::notification_delivered(id)?;
+        Ok(())
+    }
+
+    fn notification_failed(&self, id: &str, error: &str) -> Result<(), QueueError> {
+        queue::notification_failed(id, error)?;
+        Ok(())
+    }
 }
 
 fn port_job(j: wit::Job) -> Job {
@@ -193,16 +372,17 @@ fn port_job(j: wit::Job) -> Job {
         status: port_status(j.status),
         progress: j.progress,
         attempts: j.attempts,
-        template_id: j.template_id,
-        template_version: j.template_version,
         callback_url: j.callback_url,
         provider_task_id: j.provider_task_id,
         image_id: j.image_id,
         failure_reason: j.failure_reason,
         failure_message: j.failure_message,
-        created_at: j.created_at,
-        updated_at: j.updated_at,
         finished_at: j.finished_at,
+        lease_owner: j.lease_owner,
+        run_started_at: j.run_started_at,
+        provider_status: j.provider_status,
+        provider_image_url: j.provider_image_url,
+        provider_fail_reason: j.provider_fail_reason,
     }
 }
 

@@ -8,12 +8,17 @@ use std::time::Duration;
 pub const DEFAULT_PROVIDER_URL: &str = "http://imagine-sandbox.spin.internal";
 /// Milliseconds between two polls of the provider's task.
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 250;
-/// Seconds a job may run, from lease to the provider's final state, before it fails.
+/// Seconds a job may run, from the start of its provider task to the provider's final state,
+/// before it fails with `run_timeout`.
 pub const DEFAULT_RUN_TIMEOUT_SECONDS: u64 = 300;
 /// Where wake-ups are published.
 pub const DEFAULT_REDIS_ADDRESS: &str = "redis://127.0.0.1:6379";
 /// The channel the workers listen on.
 pub const DEFAULT_JOBS_CHANNEL: &str = "promptmesh-jobs";
+/// Seconds a worker holds a job before another may take it over, unless renewed.
+pub const DEFAULT_LEASE_SECONDS: u64 = 30;
+/// Milliseconds before the first retry of a failed attempt, doubled for each next one.
+pub const DEFAULT_RETRY_BACKOFF_MS: u64 = 2000;
 
 /// The settings of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,13 @@ pub struct Config {
     pub webhook_secret: String,
     pub redis_address: String,
     pub jobs_channel: String,
+    /// How long a lease lasts; the worker renews it at a third of that.
+    pub lease: Duration,
+    /// The wait before the first retry of a failed attempt, doubled per attempt.
+    pub retry_backoff: Duration,
+    /// The application's base URL as the provider reaches it, for task callbacks
+    /// (`notifyHook`); `None`: the worker polls only.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -40,6 +52,9 @@ impl Default for Config {
             webhook_secret: String::new(),
             redis_address: DEFAULT_REDIS_ADDRESS.to_owned(),
             jobs_channel: DEFAULT_JOBS_CHANNEL.to_owned(),
+            lease: Duration::from_secs(DEFAULT_LEASE_SECONDS),
+            retry_backoff: Duration::from_millis(DEFAULT_RETRY_BACKOFF_MS),
+            public_url: None,
         }
     }
 }
@@ -92,6 +107,30 @@ impl Config {
         let jobs_channel = read(lookup, "jobs_channel", "a non-empty channel name", |v| {
             (!v.is_empty()).then(|| v.to_owned())
         })?;
+        let lease_s = read(
+            lookup,
+            "lease_seconds",
+            "a whole number of seconds from 3",
+            |v| v.parse::<u64>().ok().filter(|n| *n >= 3),
+        )?;
+        let backoff_ms = read(
+            lookup,
+            "retry_backoff_ms",
+            "a whole number of milliseconds from 1",
+            |v| v.parse::<u64>().ok().filter(|n| *n >= 1),
+        )?;
+        let public_url = read(
+            lookup,
+            "public_url",
+            "empty, or an http:// or https:// URL",
+            |v| {
+                if v.is_empty() {
+                    Some(None)
+                } else {
+                    url(v).map(Some)
+                }
+            },
+        )?;
         Ok(Config {
             provider_url: provider_url.unwrap_or(defaults.provider_url),
             provider_api_secret: secret.filter(|s| !s.is_empty()),
@@ -100,6 +139,9 @@ impl Config {
             webhook_secret: webhook_secret.unwrap_or(defaults.webhook_secret),
             redis_address: redis_address.unwrap_or(defaults.redis_address),
             jobs_channel: jobs_channel.unwrap_or(defaults.jobs_channel),
+            lease: lease_s.map_or(defaults.lease, Duration::from_secs),
+            retry_backoff: backoff_ms.map_or(defaults.retry_backoff, Duration::from_millis),
+            public_url: public_url.flatten(),
         })
     }
 }
@@ -160,6 +202,9 @@ mod tests {
                 webhook_secret: String::new(),
                 redis_address: "redis://127.0.0.1:6379".into(),
                 jobs_channel: "promptmesh-jobs".into(),
+                lease: Duration::from_secs(30),
+                retry_backoff: Duration::from_secs(2),
+                public_url: None,
             }
         );
     }
@@ -174,6 +219,9 @@ mod tests {
             ("webhook_secret", "whsec"),
             ("redis_address", "rediss://cache:6380"),
             ("jobs_channel", "jobs"),
+            ("lease_seconds", "5"),
+            ("retry_backoff_ms", "100"),
+            ("public_url", "https://pm.example.com/"),
         ])
         .expect("valid values load");
         assert_eq!(
@@ -186,6 +234,9 @@ mod tests {
                 webhook_secret: "whsec".into(),
                 redis_address: "rediss://cache:6380".into(),
                 jobs_channel: "jobs".into(),
+                lease: Duration::from_secs(5),
+                retry_backoff: Duration::from_millis(100),
+                public_url: Some("https://pm.example.com".into()),
             }
         );
     }
@@ -219,6 +270,8 @@ mod tests {
             ("provider_url", "http://"),
             ("redis_address", "127.0.0.1:6379"),
             ("jobs_channel", ""),
+            ("lease_seconds", "2"),
+            ("public_url", "pm.example.com"),
         ];
         for (name, value) in cases {
             let err = load(&[(name, value)]).expect_err("invalid value");

@@ -10,6 +10,9 @@ pub enum Method {
     Post,
 }
 
+/// How long a request may wait for its answer unless it says otherwise: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// An outbound HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -17,6 +20,9 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The longest wait for the connection and for the first byte of the answer; a silent
+    /// peer is a transport error after it.
+    pub timeout: Duration,
 }
 
 impl HttpRequest {
@@ -27,6 +33,7 @@ impl HttpRequest {
             url: url.into(),
             headers: Vec::new(),
             body: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -37,12 +44,19 @@ impl HttpRequest {
             url: url.into(),
             headers: vec![("content-type".to_owned(), "application/json".to_owned())],
             body: body.into(),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Sets the wait for the answer.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
@@ -131,19 +145,34 @@ pub struct Job {
     /// 0 to 100.
     pub progress: u8,
     pub attempts: u32,
-    pub template_id: Option<String>,
-    pub template_version: Option<u32>,
     pub callback_url: Option<String>,
     pub provider_task_id: Option<String>,
     pub image_id: Option<String>,
     pub failure_reason: Option<String>,
     pub failure_message: Option<String>,
-    /// Unix milliseconds.
-    pub created_at: u64,
-    /// Unix milliseconds.
-    pub updated_at: u64,
     /// Unix milliseconds, once final.
     pub finished_at: Option<u64>,
+    /// Who holds the job.
+    pub lease_owner: Option<String>,
+    /// Unix milliseconds: when the current provider task's run began.
+    pub run_started_at: Option<u64>,
+    /// The task status the provider's callbacks last reported.
+    pub provider_status: Option<String>,
+    pub provider_image_url: Option<String>,
+    pub provider_fail_reason: Option<String>,
+}
+
+/// A notification to deliver, as `promptmesh:jobs/types.notification` holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// `evt_...`, the same for every delivery.
+    pub id: String,
+    pub job_id: String,
+    pub url: String,
+    /// The JSON body, the same bytes for every delivery.
+    pub body: String,
+    /// Deliveries made before this one.
+    pub attempts: u32,
 }
 
 /// The queue's errors, as in `promptmesh:jobs/types.error`.
@@ -166,15 +195,34 @@ pub enum QueueError {
 }
 
 /// The operations of `promptmesh:jobs/queue` and `promptmesh:jobs/images` the worker calls.
+/// Changes to a job name the `worker` holding its lease.
 pub trait Jobs {
-    /// The first queued job, now running, or `None`.
-    fn lease(&self, worker: &str) -> Result<Option<Job>, QueueError>;
+    /// The first available job, leased to `worker` for `lease_ms`, or `None`.
+    fn lease(&self, worker: &str, lease_ms: u32) -> Result<Option<Job>, QueueError>;
+    fn renew(&self, id: &str, worker: &str, lease_ms: u32) -> Result<Job, QueueError>;
     fn get(&self, id: &str) -> Result<Job, QueueError>;
-    /// Records the provider's task id and the progress (0 to 100).
-    fn progress(&self, id: &str, provider_task_id: &str, progress: u8) -> Result<Job, QueueError>;
-    fn storing(&self, id: &str) -> Result<Job, QueueError>;
-    fn succeed(&self, id: &str, image_id: &str) -> Result<Job, QueueError>;
-    fn fail(&self, id: &str, reason: &str, message: &str) -> Result<Job, QueueError>;
+    /// Records the provider's task id (once per attempt) and the progress (0 to 100).
+    fn progress(
+        &self,
+        id: &str,
+        worker: &str,
+        provider_task_id: &str,
+        progress: u8,
+    ) -> Result<Job, QueueError>;
+    fn storing(&self, id: &str, worker: &str, image_url: &str) -> Result<Job, QueueError>;
+    fn succeed(&self, id: &str, worker: &str, image_id: &str) -> Result<Job, QueueError>;
+    fn fail(&self, id: &str, worker: &str, reason: &str, message: &str) -> Result<Job, QueueError>;
+    /// Ends the attempt for a reason worth another try after `delay_ms`.
+    fn retry(
+        &self,
+        id: &str,
+        worker: &str,
+        reason: &str,
+        message: &str,
+        delay_ms: u32,
+    ) -> Result<Job, QueueError>;
+    /// Fails jobs past the queue-wait timeout; returns how many.
+    fn sweep(&self) -> Result<u32, QueueError>;
     /// How many jobs are queued.
     fn queued(&self) -> Result<u32, QueueError>;
     /// Stores the image of job `job_id`; returns the image id.
@@ -186,6 +234,14 @@ pub trait Jobs {
         height: u32,
         bytes: &[u8],
     ) -> Result<String, QueueError>;
+    /// Up to `limit` notifications that are due, held for `worker`.
+    fn claim_notifications(
+        &self,
+        worker: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>, QueueError>;
+    fn notification_delivered(&self, id: &str) -> Result<(), QueueError>;
+    fn notification_failed(&self, id: &str, error: &str) -> Result<(), QueueError>;
 }
 
 /// Time, and the randomness of backoff jitter, so tests can script both.

@@ -52,7 +52,7 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    fn parse(text: &str) -> TaskStatus {
+    pub fn parse(text: &str) -> TaskStatus {
         match text {
             "NOT_START" => TaskStatus::NotStart,
             "SUBMITTED" => TaskStatus::Submitted,
@@ -103,13 +103,16 @@ struct TaskAnswer {
 }
 
 impl Provider<'_> {
-    /// Submits `prompt` to imagine, with `state` (the job id) echoed on the task. Returns
-    /// the task id, or the job's failure: `provider_busy` (23, or 429 to the last retry),
-    /// `moderation` (24), `provider_error` (any other code, an unreadable answer, or 5xx /
-    /// no connection after the retries).
-    pub fn submit(&self, prompt: &str, state: &str) -> Result<String, Failure> {
+    /// Submits `prompt` to imagine, with `state` (the job id and attempt) echoed on the task
+    /// and `notify_hook` (empty for none) where the provider posts the task's changes.
+    /// Returns the task id, or the failure: `provider_busy` (23, or 429 to the last retry;
+    /// retried later, after the provider's `Retry-After` when it gave one), `moderation`
+    /// (24, final), `provider_error` (5xx or no connection after the retries: retried
+    /// later; any other code or an unreadable answer: final).
+    pub fn submit(&self, prompt: &str, state: &str, notify_hook: &str) -> Result<String, Failure> {
         let url = format!("{}/mj/submit/imagine", self.base_url);
-        let body = json!({"prompt": prompt, "base64Array": [], "notifyHook": "", "state": state});
+        let body =
+            json!({"prompt": prompt, "base64Array": [], "notifyHook": notify_hook, "state": state});
         let body = body.to_string();
         let request = |_| self.authorised(HttpRequest::post_json(&url, body.clone()));
         let attempted = retry::send(
@@ -121,18 +124,19 @@ impl Provider<'_> {
         );
         let attempts = attempted.attempts;
         match attempted.result {
-            Err(e) => Err(Failure::new(
+            Err(e) => Err(Failure::retryable(
                 PROVIDER_ERROR,
                 format!("submitting to {url} failed after {attempts} attempts: {e}"),
             )),
-            Ok(r) if r.status == 429 => Err(Failure::new(
+            Ok(r) if r.status == 429 => Err(Failure::retryable(
                 PROVIDER_BUSY,
                 format!(
                     "{url} still answered {} after {attempts} attempts",
                     describe(&r)
                 ),
-            )),
-            Ok(r) if r.status >= 500 => Err(Failure::new(
+            )
+            .retry_after(retry::retry_after(&r))),
+            Ok(r) if r.status >= 500 => Err(Failure::retryable(
                 PROVIDER_ERROR,
                 format!(
                     "submitting to {url} failed after {attempts} attempts: {}",
@@ -185,7 +189,7 @@ fn submit_result(url: &str, response: &HttpResponse) -> Result<String, Failure> 
     let description = answer.description.unwrap_or_default();
     match answer.code {
         code::SUBMITTED | code::EXISTED | code::IN_QUEUE => task_id(url, answer.result),
-        code::QUEUE_REJECTED => Err(Failure::new(
+        code::QUEUE_REJECTED => Err(Failure::retryable(
             PROVIDER_BUSY,
             format!(
                 "the provider's queue is full (code 23: {description}); submit the job again later"
@@ -282,7 +286,7 @@ mod tests {
     fn submit_with(answer: &str) -> Result<String, Failure> {
         let (http, clock) = (FakeHttp::new(), FakeClock::new(0));
         http.script("POST", SUBMIT, vec![reply(200, answer)]);
-        provider(&http, &clock, None).submit("a cat", "job_1")
+        provider(&http, &clock, None).submit("a cat", "job_1:1", "")
     }
 
     #[test]
@@ -296,14 +300,23 @@ mod tests {
                 r#"{"code":1,"description":"ok","result":"1700000000000123456"}"#,
             )],
         );
-        let id = provider(&http, &clock, Some("s3cret")).submit("a cat --ar 16:9", "job_1");
+        let id = provider(&http, &clock, Some("s3cret")).submit(
+            "a cat --ar 16:9",
+            "job_1:1",
+            "https://pm.example.com/hook",
+        );
         assert_eq!(id, Ok("1700000000000123456".to_owned()));
         let sent = &http.requests()[0];
         assert_eq!(sent.header("mj-api-secret"), Some("s3cret"));
         assert_eq!(sent.header("content-type"), Some("application/json"));
         assert_eq!(
             serde_json::from_slice::<Value>(&sent.body).expect("JSON body"),
-            json!({"prompt": "a cat --ar 16:9", "base64Array": [], "notifyHook": "", "state": "job_1"})
+            json!({
+                "prompt": "a cat --ar 16:9",
+                "base64Array": [],
+                "notifyHook": "https://pm.example.com/hook",
+                "state": "job_1:1"
+            })
         );
     }
 
@@ -316,7 +329,7 @@ mod tests {
             vec![reply(200, r#"{"code":1,"result":"7"}"#)],
         );
         provider(&http, &clock, None)
-            .submit("a cat", "job_1")
+            .submit("a cat", "job_1:1", "")
             .expect("submitted");
         assert_eq!(http.requests()[0].header("mj-api-secret"), None);
     }
@@ -343,7 +356,7 @@ mod tests {
     fn code_23_is_provider_busy() {
         assert_eq!(
             submit_with(r#"{"code":23,"description":"queue full"}"#),
-            Err(Failure::new(
+            Err(Failure::retryable(
                 "provider_busy",
                 "the provider's queue is full (code 23: queue full); submit the job again later"
             ))
@@ -406,7 +419,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            provider(&http, &clock, None).submit("a cat", "job_1"),
+            provider(&http, &clock, None).submit("a cat", "job_1:1", ""),
             Ok("5".into())
         );
         assert_eq!(http.requests().len(), 3);
@@ -414,12 +427,32 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_still_limiting_after_the_retries_is_busy_with_its_retry_after() {
+        let (http, clock) = (FakeHttp::new(), FakeClock::new(0));
+        let limited = reply(429, "slow down").with_header("Retry-After", "7");
+        http.script("POST", SUBMIT, vec![limited]);
+        let failure = provider(&http, &clock, None)
+            .submit("a cat", "job_1:1", "")
+            .expect_err("still limited");
+        assert_eq!(
+            (failure.reason, failure.retry),
+            (
+                "provider_busy",
+                crate::outcome::Retry::Later {
+                    after: Some(std::time::Duration::from_secs(7))
+                }
+            )
+        );
+        assert_eq!(clock.sleeps(), vec![7000, 7000, 7000]);
+    }
+
+    #[test]
     fn an_unreachable_provider_fails_after_four_attempts() {
         let (http, clock) = (FakeHttp::new(), FakeClock::new(0));
         http.script("POST", SUBMIT, vec![reply(500, "down")]);
         assert_eq!(
-            provider(&http, &clock, None).submit("a cat", "job_1"),
-            Err(Failure::new(
+            provider(&http, &clock, None).submit("a cat", "job_1:1", ""),
+            Err(Failure::retryable(
                 "provider_error",
                 "submitting to http://mj/mj/submit/imagine failed after 4 attempts: HTTP 500: down"
             ))

@@ -87,7 +87,7 @@ pub fn send(
 
 /// The wait a 429 or 503 asks for in seconds, capped at [`MAX_RETRY_AFTER`]; HTTP dates
 /// are not honoured.
-fn retry_after(response: &HttpResponse) -> Option<Duration> {
+pub fn retry_after(response: &HttpResponse) -> Option<Duration> {
     let seconds: u64 = response.header("retry-after")?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }

@@ -12,11 +12,11 @@ use queue_service::config::Config as QueueConfig;
 use queue_service::error::Error as QError;
 use queue_service::images::{self, NewImage};
 use queue_service::model::{self as q, NewJob, Tier};
-use queue_service::{jobs, lifecycle, schema};
+use queue_service::{jobs, lease, lifecycle, outbox, schema};
 
 use crate::ports::{
-    Clock, HttpClient, HttpRequest, HttpResponse, Job, JobStatus, Jobs, Method, QueueError,
-    TransportError, Wakeups,
+    Clock, HttpClient, HttpRequest, HttpResponse, Job, JobStatus, Jobs, Method, Notification,
+    QueueError, TransportError, Wakeups,
 };
 
 /// A response with `status` and a text body.
@@ -172,6 +172,7 @@ pub struct QueueJobs<'a> {
     /// Shared, so that a [`FakeHttp::on_send`] hook can change jobs mid-run.
     pub db: Rc<NativeDb>,
     pub clock: &'a FakeClock,
+    pub config: QueueConfig,
 }
 
 impl<'a> QueueJobs<'a> {
@@ -181,6 +182,7 @@ impl<'a> QueueJobs<'a> {
         QueueJobs {
             db: Rc::new(db),
             clock,
+            config: QueueConfig::default(),
         }
     }
 
@@ -194,15 +196,39 @@ impl<'a> QueueJobs<'a> {
             template_version: Some(2),
             variables: Vec::new(),
             callback_url: callback_url.map(str::to_owned),
+            idempotency_key: None,
+            request_hash: None,
         };
-        let job = jobs::submit(
-            self.db.as_ref(),
-            &QueueConfig::default(),
-            new,
-            self.clock.now_ms(),
-        )
-        .expect("the test queue has room");
-        port_job(job)
+        let job = jobs::submit(self.db.as_ref(), &self.config, new, self.clock.now_ms())
+            .expect("the test queue has room");
+        port_job(job.job)
+    }
+
+    /// The job as the queue holds it.
+    pub fn job(&self, id: &str) -> q::Job {
+        jobs::get(self.db.as_ref(), id).expect("the job exists")
+    }
+
+    /// The job's history as `(status, attempt, reason)`.
+    pub fn history(&self, id: &str) -> Vec<(&'static str, u32, Option<String>)> {
+        queue_service::history::list(self.db.as_ref(), id)
+            .expect("the job exists")
+            .into_iter()
+            .map(|t| (t.status.as_str(), t.attempt, t.reason))
+            .collect()
+    }
+
+    /// The job's notifications as `(type, state, attempts)`.
+    pub fn notifications(&self, id: &str) -> Vec<(String, &'static str, u32)> {
+        outbox::list(self.db.as_ref(), id)
+            .expect("the job exists")
+            .into_iter()
+            .map(|n| {
+                let body: serde_json::Value = serde_json::from_str(&n.body).expect("JSON body");
+                let kind = body["type"].as_str().expect("a type").to_owned();
+                (kind, n.state.as_str(), n.attempts)
+            })
+            .collect()
     }
 
     /// The stored bytes of image `id`.
@@ -220,12 +246,21 @@ impl<'a> QueueJobs<'a> {
             .get("n")
             .expect("an integer")
     }
+
+    fn now(&self) -> u64 {
+        self.clock.now_ms()
+    }
 }
 
 impl Jobs for QueueJobs<'_> {
-    fn lease(&self, worker: &str) -> Result<Option<Job>, QueueError> {
-        let leased = lifecycle::lease(self.db.as_ref(), worker, self.clock.now_ms());
+    fn lease(&self, worker: &str, lease_ms: u32) -> Result<Option<Job>, QueueError> {
+        let leased = lease::lease(self.db.as_ref(), &self.config, worker, lease_ms, self.now());
         leased.map(|j| j.map(port_job)).map_err(port_error)
+    }
+
+    fn renew(&self, id: &str, worker: &str, lease_ms: u32) -> Result<Job, QueueError> {
+        let job = lease::renew(self.db.as_ref(), id, worker, lease_ms, self.now());
+        job.map(port_job).map_err(port_error)
     }
 
     fn get(&self, id: &str) -> Result<Job, QueueError> {
@@ -234,25 +269,53 @@ impl Jobs for QueueJobs<'_> {
             .map_err(port_error)
     }
 
-    fn progress(&self, id: &str, task_id: &str, progress: u8) -> Result<Job, QueueError> {
-        let now = self.clock.now_ms();
-        let job = lifecycle::progress(self.db.as_ref(), id, task_id, progress, now);
+    fn progress(
+        &self,
+        id: &str,
+        worker: &str,
+        task_id: &str,
+        progress: u8,
+    ) -> Result<Job, QueueError> {
+        let job = lifecycle::progress(self.db.as_ref(), id, worker, task_id, progress, self.now());
         job.map(port_job).map_err(port_error)
     }
 
-    fn storing(&self, id: &str) -> Result<Job, QueueError> {
-        let job = lifecycle::storing(self.db.as_ref(), id, self.clock.now_ms());
+    fn storing(&self, id: &str, worker: &str, image_url: &str) -> Result<Job, QueueError> {
+        let job = lifecycle::storing(self.db.as_ref(), id, worker, image_url, self.now());
         job.map(port_job).map_err(port_error)
     }
 
-    fn succeed(&self, id: &str, image_id: &str) -> Result<Job, QueueError> {
-        let job = lifecycle::succeed(self.db.as_ref(), id, image_id, self.clock.now_ms());
+    fn succeed(&self, id: &str, worker: &str, image_id: &str) -> Result<Job, QueueError> {
+        let job = lifecycle::succeed(self.db.as_ref(), id, worker, image_id, self.now());
         job.map(port_job).map_err(port_error)
     }
 
-    fn fail(&self, id: &str, reason: &str, message: &str) -> Result<Job, QueueError> {
-        let job = lifecycle::fail(self.db.as_ref(), id, reason, message, self.clock.now_ms());
+    fn fail(&self, id: &str, worker: &str, reason: &str, message: &str) -> Result<Job, QueueError> {
+        let job = lifecycle::fail(self.db.as_ref(), id, worker, reason, message, self.now());
         job.map(port_job).map_err(port_error)
+    }
+
+    fn retry(
+        &self,
+        id: &str,
+        worker: &str,
+        reason: &str,
+        message: &str,
+        delay_ms: u32,
+    ) -> Result<Job, QueueError> {
+        let attempt = lease::Retry {
+            id,
+            worker,
+            reason,
+            message,
+            delay_ms,
+        };
+        let job = lease::retry(self.db.as_ref(), &self.config, attempt, self.now());
+        job.map(port_job).map_err(port_error)
+    }
+
+    fn sweep(&self) -> Result<u32, QueueError> {
+        lease::sweep(self.db.as_ref(), &self.config, self.now()).map_err(port_error)
     }
 
     fn queued(&self) -> Result<u32, QueueError> {
@@ -278,9 +341,48 @@ impl Jobs for QueueJobs<'_> {
             height,
             bytes,
         };
-        images::store(self.db.as_ref(), new, self.clock.now_ms())
+        images::store(self.db.as_ref(), new, self.now())
             .map(|image| image.id)
             .map_err(port_error)
+    }
+
+    fn claim_notifications(
+        &self,
+        worker: &str,
+        limit: u32,
+    ) -> Result<Vec<Notification>, QueueError> {
+        let claimed = outbox::claim(self.db.as_ref(), worker, limit, self.now());
+        let claimed = claimed.map_err(port_error)?;
+        Ok(claimed
+            .into_iter()
+            .map(|n| Notification {
+                id: n.id,
+                job_id: n.job_id,
+                url: n.url,
+                body: n.body,
+                attempts: n.attempts,
+            })
+            .collect())
+    }
+
+    fn notification_delivered(&self, id: &str) -> Result<(), QueueError> {
+        outbox::delivered(self.db.as_ref(), id, self.now())
+            .map(drop)
+            .map_err(port_error)
+    }
+
+    fn notification_failed(&self, id: &str, error: &str) -> Result<(), QueueError> {
+        let jitter = self.clock.jitter();
+        outbox::failed(
+            self.db.as_ref(),
+            &self.config,
+            id,
+            error,
+            self.now(),
+            jitter,
+        )
+        .map(drop)
+        .map_err(port_error)
     }
 }
 
@@ -291,16 +393,17 @@ fn port_job(j: q::Job) -> Job {
         status: port_status(j.status),
         progress: j.progress,
         attempts: j.attempts,
-        template_id: j.template_id,
-        template_version: j.template_version,
         callback_url: j.callback_url,
         provider_task_id: j.provider_task_id,
         image_id: j.image_id,
         failure_reason: j.failure_reason,
         failure_message: j.failure_message,
-        created_at: j.created_at,
-        updated_at: j.updated_at,
         finished_at: j.finished_at,
+        lease_owner: j.lease_owner,
+        run_started_at: j.run_started_at,
+        provider_status: j.provider_status,
+        provider_image_url: j.provider_image_url,
+        provider_fail_reason: j.provider_fail_reason,
     }
 }
 

@@ -1,17 +1,28 @@
-//! One wake-up of the worker: lease the first queued job, run it on the provider, record how
-//! it ended, notify its callback URL, and wake the next worker while jobs still wait.
+//! One wake-up of the worker: fail what waited too long, lease the first available job
+//! (new, or stranded by a worker that died), run one attempt of it, record how it ended,
+//! deliver the notifications that are due, and wake the next worker while jobs still wait.
+
+use std::time::Duration;
+
+use promptmesh_guest::hook;
 
 use crate::config::Config;
-use crate::outcome::Outcome;
-use crate::ports::{Clock, HttpClient, Job, Jobs, QueueError, Wakeups};
+use crate::heartbeat::Heartbeat;
+use crate::outcome::{Failure, Outcome, Retry};
+use crate::ports::{Clock, HttpClient, Job, Jobs, Notification, QueueError, Wakeups};
 use crate::provider::Provider;
 use crate::retry::DEFAULT_BACKOFF;
 use crate::run::Run;
-use crate::webhook::{self, Delivery};
+use crate::webhook;
 
 /// The payload of the wake-ups a worker publishes; workers lease by priority, so the
 /// payload only says "look at the queue".
 pub const WAKE_PAYLOAD: &[u8] = b"next";
+/// Notifications one wake-up delivers at most, so that a backlog of dead receivers does not
+/// keep a worker from jobs.
+pub const DELIVERIES_PER_WAKE: u32 = 20;
+/// The longest wait before a retried attempt.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
 
 /// What a worker needs from its world.
 pub struct Worker<'a> {
@@ -20,20 +31,18 @@ pub struct Worker<'a> {
     pub jobs: &'a dyn Jobs,
     pub clock: &'a dyn Clock,
     pub wakeups: &'a dyn Wakeups,
-    /// Identifies this worker on its leases.
+    /// Identifies this worker on its leases; fresh per wake-up.
     pub name: &'a str,
 }
 
 /// What one wake-up did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
-    /// Nothing was queued.
+    /// No job was available.
     Idle,
-    /// The leased job reached this final state; `delivery` tells how its callback went.
-    Finished {
-        job: Job,
-        delivery: Option<Delivery>,
-    },
+    /// The leased job's attempt ended; here is how the job stands (final, back in the
+    /// queue for a retry, or taken over by another worker).
+    Ran(Job),
 }
 
 /// The queue failed around a run.
@@ -41,79 +50,171 @@ pub enum Handled {
 pub enum WorkerError {
     #[error("leasing a job failed: {0}")]
     Lease(QueueError),
-    #[error("recording the end of job `{id}` failed: {error}")]
+    #[error("recording the end of job `{id}`'s attempt failed: {error}")]
     Finish { id: String, error: QueueError },
 }
 
 impl Worker<'_> {
     /// Handles one wake-up.
     pub fn handle(&self) -> Result<Handled, WorkerError> {
-        let Some(job) = self.jobs.lease(self.name).map_err(WorkerError::Lease)? else {
-            return Ok(Handled::Idle);
+        self.sweep();
+        let lease_ms = u32::try_from(self.config.lease.as_millis()).unwrap_or(u32::MAX);
+        let leased = self
+            .jobs
+            .lease(self.name, lease_ms)
+            .map_err(WorkerError::Lease)?;
+        let handled = match leased {
+            Some(job) => {
+                // The job's `running` notification goes out before the run takes its time.
+                self.deliver_due();
+                Handled::Ran(self.attempt(&job)?)
+            }
+            None => Handled::Idle,
         };
-        let outcome = self.run().execute(&job);
-        let finished = self.finish(&job, outcome)?;
-        let delivery = self.notify(&finished);
+        self.deliver_due();
         self.wake_next();
-        Ok(Handled::Finished {
-            job: finished,
-            delivery,
-        })
+        Ok(handled)
     }
 
-    fn run(&self) -> Run<'_> {
+    /// Runs one attempt of `job` and tells the queue how it ended.
+    fn attempt(&self, job: &Job) -> Result<Job, WorkerError> {
+        let heartbeat =
+            Heartbeat::new(self.clock, self.jobs, &job.id, self.name, self.config.lease);
+        let outcome = self.run(&heartbeat, job).execute(job);
+        self.finish(job, outcome)
+    }
+
+    fn run<'a>(&'a self, heartbeat: &'a Heartbeat<'a>, job: &Job) -> Run<'a> {
         let provider = Provider {
             http: self.http,
-            clock: self.clock,
+            clock: heartbeat,
             base_url: &self.config.provider_url,
             api_secret: self.config.provider_api_secret.as_deref(),
             backoff: DEFAULT_BACKOFF,
+        };
+        let notify_hook = match &self.config.public_url {
+            Some(base) => hook::url(base, &self.config.webhook_secret, &job.id),
+            None => String::new(),
         };
         Run {
             provider,
             http: self.http,
             jobs: self.jobs,
-            clock: self.clock,
+            heartbeat,
+            worker: self.name,
             poll_interval: self.config.poll_interval,
             run_timeout: self.config.run_timeout,
             backoff: DEFAULT_BACKOFF,
+            notify_hook,
         }
     }
 
-    /// Tells the queue how the run ended and returns the final job. A job that became final
-    /// elsewhere meanwhile (canceled) keeps that state.
+    /// Tells the queue how the attempt ended and returns how the job stands. A job that is
+    /// no longer this worker's (canceled, or taken over) is left as it is.
     fn finish(&self, job: &Job, outcome: Outcome) -> Result<Job, WorkerError> {
+        let (id, me) = (job.id.as_str(), self.name);
         let recorded = match outcome {
-            Outcome::Succeeded { image_id } => self.jobs.succeed(&job.id, &image_id),
-            Outcome::Failed(failure) => self.jobs.fail(&job.id, failure.reason, &failure.message),
+            Outcome::Succeeded { image_id } => self.jobs.succeed(id, me, &image_id),
+            Outcome::Failed(Failure {
+                reason,
+                message,
+                retry: Retry::Never,
+            }) => self.jobs.fail(id, me, reason, &message),
+            Outcome::Failed(Failure {
+                reason,
+                message,
+                retry: Retry::Later { after },
+            }) => {
+                let delay = self.retry_delay(job.attempts, after);
+                let delay_ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+                self.jobs.retry(id, me, reason, &message, delay_ms)
+            }
             Outcome::Stopped(current) => return Ok(current),
         };
         let error = match recorded {
             Ok(done) => return Ok(done),
             Err(error) => error,
         };
-        match self.jobs.get(&job.id) {
-            Ok(current) if current.status.is_final() => Ok(current),
+        match self.jobs.get(id) {
+            Ok(current)
+                if current.status.is_final() || current.lease_owner.as_deref() != Some(me) =>
+            {
+                Ok(current)
+            }
             _ => Err(WorkerError::Finish {
-                id: job.id.clone(),
+                id: id.to_owned(),
                 error,
             }),
         }
     }
 
-    /// Posts the job's final state to its callback URL, if it has one.
-    fn notify(&self, job: &Job) -> Option<Delivery> {
-        let url = job.callback_url.as_deref()?;
+    /// The wait before attempt `attempt + 1`: `retry_backoff * 2^(attempt - 1)`, half of it
+    /// jittered, at least what the provider asked for, at most [`MAX_RETRY_DELAY`].
+    pub fn retry_delay(&self, attempt: u32, asked: Option<Duration>) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(16);
+        let full = self
+            .config
+            .retry_backoff
+            .saturating_mul(1 << doublings)
+            .min(MAX_RETRY_DELAY);
+        let half = full / 2;
+        let backoff = half + half.mul_f64(self.clock.jitter().clamp(0.0, 1.0));
+        asked
+            .map_or(backoff, |asked| asked.max(backoff))
+            .min(MAX_RETRY_DELAY)
+    }
+
+    /// Fails jobs that waited in the queue too long; a failure here only delays that.
+    fn sweep(&self) {
+        if let Err(error) = self.jobs.sweep() {
+            eprintln!("generation-worker: sweeping the queue failed error={error}");
+        }
+    }
+
+    /// Delivers the notifications that are due, up to [`DELIVERIES_PER_WAKE`], and tells the
+    /// queue how each went. A claim holds each job's earliest pending change only, so claims
+    /// repeat until nothing more is due.
+    fn deliver_due(&self) {
+        let mut budget = DELIVERIES_PER_WAKE;
+        while budget > 0 {
+            let due = match self.jobs.claim_notifications(self.name, budget) {
+                Ok(due) => due,
+                Err(error) => {
+                    eprintln!("generation-worker: claiming notifications failed error={error}");
+                    return;
+                }
+            };
+            if due.is_empty() {
+                return;
+            }
+            budget = budget.saturating_sub(due.len() as u32);
+            for notification in due {
+                self.deliver(&notification);
+            }
+        }
+    }
+
+    fn deliver(&self, notification: &Notification) {
         let secret = &self.config.webhook_secret;
-        let delivery = webhook::deliver(self.http, self.clock, DEFAULT_BACKOFF, secret, url, job);
-        if let Some(failure) = &delivery.failure {
+        let recorded = match webhook::deliver(self.http, self.clock, secret, notification) {
+            Ok(()) => self.jobs.notification_delivered(&notification.id),
+            Err(problem) => {
+                eprintln!(
+                    "generation-worker: notification failed job.id={} event.id={} attempt={} \
+                     error={problem}",
+                    notification.job_id,
+                    notification.id,
+                    notification.attempts + 1
+                );
+                self.jobs.notification_failed(&notification.id, &problem)
+            }
+        };
+        if let Err(error) = recorded {
             eprintln!(
-                "generation-worker: notification failed job.id={} event.id={} attempts={} \
-                 error={failure}",
-                job.id, delivery.event_id, delivery.attempts
+                "generation-worker: recording a delivery failed event.id={} error={error}",
+                notification.id
             );
         }
-        Some(delivery)
     }
 
     /// Publishes a wake-up when jobs are still queued, so that a wake-up lost while every

@@ -18,12 +18,12 @@ use crate::config::Config;
 use crate::error::{Error, FieldError};
 use crate::images::{self, NewImage};
 use crate::model;
-use crate::{jobs, lifecycle, schema};
+use crate::{history, jobs, lease, lifecycle, outbox, provider_events, schema};
 
 struct QueueService;
 
 impl QueueGuest for QueueService {
-    fn submit(job: wit::NewJob) -> Result<wit::Job, wit::Error> {
+    fn submit(job: wit::NewJob) -> Result<wit::Submitted, wit::Error> {
         let job = model::NewJob {
             owner: job.owner,
             tier: tier_from_wit(job.tier),
@@ -39,9 +39,23 @@ impl QueueGuest for QueueService {
                 })
                 .collect(),
             callback_url: job.callback_url,
+            idempotency_key: job.idempotency_key,
+            request_hash: job.request_hash,
         };
-        let config = config()?;
-        Ok(jobs::submit(&open()?, &config, job, now_ms())?.into())
+        let submitted = jobs::submit(&open()?, &config()?, job, now_ms())?;
+        Ok(wit::Submitted {
+            job: submitted.job.into(),
+            replayed: submitted.replayed,
+        })
+    }
+
+    fn replay(
+        owner: String,
+        idempotency_key: String,
+        request_hash: String,
+    ) -> Result<Option<wit::Job>, wit::Error> {
+        let job = jobs::replay(&open()?, &owner, &idempotency_key, &request_hash)?;
+        Ok(job.map(Into::into))
     }
 
     fn get(id: String) -> Result<wit::Job, wit::Error> {
@@ -51,6 +65,7 @@ impl QueueGuest for QueueService {
     fn list_jobs(filter: wit::JobFilter) -> Result<wit::JobPage, wit::Error> {
         let filter = model::JobFilter {
             status: filter.status.map(status_from_wit),
+            failure_reason: filter.failure_reason,
             owner: filter.owner,
             limit: filter.limit,
             cursor: filter.cursor,
@@ -62,33 +77,91 @@ impl QueueGuest for QueueService {
         })
     }
 
+    fn history(id: String) -> Result<Vec<wit::Transition>, wit::Error> {
+        let changes = history::list(&open()?, &id)?;
+        Ok(changes.into_iter().map(Into::into).collect())
+    }
+
     fn cancel(id: String) -> Result<wit::Job, wit::Error> {
         Ok(lifecycle::cancel(&open()?, &id, now_ms())?.into())
     }
 
-    fn lease(worker: String) -> Result<Option<wit::Job>, wit::Error> {
-        Ok(lifecycle::lease(&open()?, &worker, now_ms())?.map(Into::into))
+    fn requeue(id: String) -> Result<wit::Job, wit::Error> {
+        Ok(lifecycle::requeue(&open()?, &id, now_ms())?.into())
+    }
+
+    fn lease(worker: String, lease_ms: u32) -> Result<Option<wit::Job>, wit::Error> {
+        let job = lease::lease(&open()?, &config()?, &worker, lease_ms, now_ms())?;
+        Ok(job.map(Into::into))
+    }
+
+    fn renew(id: String, worker: String, lease_ms: u32) -> Result<wit::Job, wit::Error> {
+        Ok(lease::renew(&open()?, &id, &worker, lease_ms, now_ms())?.into())
     }
 
     fn progress(
         id: String,
+        worker: String,
         provider_task_id: String,
         progress: u8,
     ) -> Result<wit::Job, wit::Error> {
         let db = open()?;
-        Ok(lifecycle::progress(&db, &id, &provider_task_id, progress, now_ms())?.into())
+        let job = lifecycle::progress(&db, &id, &worker, &provider_task_id, progress, now_ms())?;
+        Ok(job.into())
     }
 
-    fn storing(id: String) -> Result<wit::Job, wit::Error> {
-        Ok(lifecycle::storing(&open()?, &id, now_ms())?.into())
+    fn storing(id: String, worker: String, image_url: String) -> Result<wit::Job, wit::Error> {
+        Ok(lifecycle::storing(&open()?, &id, &worker, &image_url, now_ms())?.into())
     }
 
-    fn succeed(id: String, image_id: String) -> Result<wit::Job, wit::Error> {
-        Ok(lifecycle::succeed(&open()?, &id, &image_id, now_ms())?.into())
+    fn succeed(id: String, worker: String, image_id: String) -> Result<wit::Job, wit::Error> {
+        Ok(lifecycle::succeed(&open()?, &id, &worker, &image_id, now_ms())?.into())
     }
 
-    fn fail(id: String, reason: String, message: String) -> Result<wit::Job, wit::Error> {
-        Ok(lifecycle::fail(&open()?, &id, &reason, &message, now_ms())?.into())
+    fn fail(
+        id: String,
+        worker: String,
+        reason: String,
+        message: String,
+    ) -> Result<wit::Job, wit::Error> {
+        let job = lifecycle::fail(&open()?, &id, &worker, &reason, &message, now_ms())?;
+        Ok(job.into())
+    }
+
+    fn retry(
+        id: String,
+        worker: String,
+        reason: String,
+        message: String,
+        delay_ms: u32,
+    ) -> Result<wit::Job, wit::Error> {
+        let attempt = lease::Retry {
+            id: &id,
+            worker: &worker,
+            reason: &reason,
+            message: &message,
+            delay_ms,
+        };
+        Ok(lease::retry(&open()?, &config()?, attempt, now_ms())?.into())
+    }
+
+    fn provider_event(
+        job_id: String,
+        report: wit::ProviderReport,
+    ) -> Result<Option<wit::Job>, wit::Error> {
+        let report = model::ProviderReport {
+            task_id: report.task_id,
+            status: report.status,
+            progress: report.progress,
+            image_url: report.image_url,
+            fail_reason: report.fail_reason,
+        };
+        let job = provider_events::record(&open()?, &job_id, &report, now_ms())?;
+        Ok(job.map(Into::into))
+    }
+
+    fn sweep() -> Result<u32, wit::Error> {
+        Ok(lease::sweep(&open()?, &config()?, now_ms())?)
     }
 
     fn counts() -> Result<Vec<(wit::JobStatus, u32)>, wit::Error> {
@@ -98,6 +171,34 @@ impl QueueGuest for QueueService {
             .map(|(status, n)| (status_to_wit(status), n))
             .collect())
     }
+
+    fn claim_notifications(
+        worker: String,
+        limit: u32,
+    ) -> Result<Vec<wit::Notification>, wit::Error> {
+        let claimed = outbox::claim(&open()?, &worker, limit, now_ms())?;
+        Ok(claimed.into_iter().map(Into::into).collect())
+    }
+
+    fn notification_delivered(id: String) -> Result<wit::Notification, wit::Error> {
+        Ok(outbox::delivered(&open()?, &id, now_ms())?.into())
+    }
+
+    fn notification_failed(id: String, error: String) -> Result<wit::Notification, wit::Error> {
+        let db = open()?;
+        let failed = outbox::failed(&db, &config()?, &id, &error, now_ms(), jitter())?;
+        Ok(failed.into())
+    }
+
+    fn notifications(job_id: String) -> Result<Vec<wit::Notification>, wit::Error> {
+        let all = outbox::list(&open()?, &job_id)?;
+        Ok(all.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A number in `[0, 1)` that spreads retries apart; without randomness, the middle.
+fn jitter() -> f64 {
+    getrandom::u64().map_or(0.5, |bits| (bits >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 impl ImagesGuest for QueueService {
@@ -228,6 +329,49 @@ impl From<model::Job> for wit::Job {
             updated_at: j.updated_at,
             started_at: j.started_at,
             finished_at: j.finished_at,
+            lease_owner: j.lease_owner,
+            lease_expires_at: j.lease_expires_at,
+            run_started_at: j.run_started_at,
+            not_before: j.not_before,
+            queued_at: j.queued_at,
+            provider_status: j.provider_status,
+            provider_image_url: j.provider_image_url,
+            provider_fail_reason: j.provider_fail_reason,
+            idempotency_key: j.idempotency_key,
+        }
+    }
+}
+
+impl From<model::Transition> for wit::Transition {
+    fn from(t: model::Transition) -> Self {
+        wit::Transition {
+            seq: t.seq,
+            status: status_to_wit(t.status),
+            attempt: t.attempt,
+            at: t.at,
+            reason: t.reason,
+            message: t.message,
+        }
+    }
+}
+
+impl From<model::Notification> for wit::Notification {
+    fn from(n: model::Notification) -> Self {
+        wit::Notification {
+            id: n.id,
+            job_id: n.job_id,
+            seq: n.seq,
+            url: n.url,
+            body: n.body,
+            state: match n.state {
+                model::NotificationState::Pending => wit::NotificationState::Pending,
+                model::NotificationState::Delivered => wit::NotificationState::Delivered,
+                model::NotificationState::Abandoned => wit::NotificationState::Abandoned,
+            },
+            attempts: n.attempts,
+            next_attempt_at: n.next_attempt_at,
+            last_error: n.last_error,
+            delivered_at: n.delivered_at,
         }
     }
 }

@@ -6,14 +6,17 @@ use promptmesh_guest::id::new_id;
 use crate::admission;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::model::{Job, JobFilter, JobPage, JobStatus, NewJob};
+use crate::history::{self, Cause, Notify};
+use crate::model::{Job, JobFilter, JobPage, JobStatus, NewJob, Submitted};
 use crate::query::{self, Where};
 use crate::rows;
 use crate::validate;
 
 /// Stores a new queued job, or refuses with `queue-full` (storing nothing) when the queue
-/// holds its capacity. The capacity check and the insert are one transaction.
-pub fn submit(db: &dyn Db, config: &Config, job: NewJob, now: u64) -> Result<Job> {
+/// holds its capacity. The capacity check and the insert are one transaction. With an
+/// idempotency key already used by the same owner, the job that key made is returned
+/// (`replayed`) when the request hash matches, and a conflict when it does not.
+pub fn submit(db: &dyn Db, config: &Config, job: NewJob, now: u64) -> Result<Submitted> {
     validate::new_job(&job)?;
     let variables = rows::variables_json(&job.variables)?;
     let created_at = i64::try_from(now).unwrap_or(i64::MAX);
@@ -21,6 +24,9 @@ pub fn submit(db: &dyn Db, config: &Config, job: NewJob, now: u64) -> Result<Job
     let id = new_id("job");
 
     db::transaction(db, || {
+        if let Some(earlier) = earlier_with_key(db, &job)? {
+            return Ok(earlier);
+        }
         admission::admit(db, config, now)?;
         let params: Vec<Value> = vec![
             id.as_str().into(),
@@ -35,16 +41,69 @@ pub fn submit(db: &dyn Db, config: &Config, job: NewJob, now: u64) -> Result<Job
             JobStatus::Queued.as_str().into(),
             now.into(),
             now.into(),
+            now.into(),
+            job.idempotency_key.as_deref().into(),
+            job.request_hash.as_deref().into(),
         ];
         let rows = db.execute(
             "INSERT INTO job_jobs (id, owner, tier, priority, prompt, template_id, \
              template_version, variables, callback_url, status, progress, attempts, \
-             created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?) RETURNING *",
+             created_at, updated_at, queued_at, not_before, idempotency_key, request_hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, 0, ?, ?) RETURNING *",
             &params,
         )?;
-        one(&rows, &id)
+        let stored = one(&rows, &id)?;
+        history::record(db, &stored, Cause::default(), Notify::No, now)?;
+        Ok(Submitted {
+            job: stored,
+            replayed: false,
+        })
     })
+}
+
+/// The job `owner` submitted with idempotency key `key`, if any; a conflict when it came
+/// with another request hash.
+pub fn replay(db: &dyn Db, owner: &str, key: &str, request_hash: &str) -> Result<Option<Job>> {
+    validate::idempotency_key(key)?;
+    let probe = NewJob {
+        owner: owner.to_owned(),
+        idempotency_key: Some(key.to_owned()),
+        request_hash: Some(request_hash.to_owned()),
+        tier: crate::model::Tier::Free,
+        prompt: String::new(),
+        template_id: None,
+        template_version: None,
+        variables: Vec::new(),
+        callback_url: None,
+    };
+    Ok(earlier_with_key(db, &probe)?.map(|s| s.job))
+}
+
+/// The job an earlier submission with the same owner and idempotency key made, if any.
+fn earlier_with_key(db: &dyn Db, job: &NewJob) -> Result<Option<Submitted>> {
+    let Some(key) = job.idempotency_key.as_deref() else {
+        return Ok(None);
+    };
+    let rows = db.execute(
+        "SELECT * FROM job_jobs WHERE owner = ? AND idempotency_key = ?",
+        &[job.owner.as_str().into(), key.into()],
+    )?;
+    let Some(earlier) = rows.first().map(rows::job).transpose()? else {
+        return Ok(None);
+    };
+    let stored_hash: Option<Option<String>> =
+        rows.first().map(|r| r.get("request_hash")).transpose()?;
+    if stored_hash.flatten() != job.request_hash {
+        return Err(Error::Conflict(format!(
+            "idempotency key {key:?} was used for job {} with a different request; send a new \
+             key for a new request, or the same request to get that job",
+            earlier.id
+        )));
+    }
+    Ok(Some(Submitted {
+        job: earlier,
+        replayed: true,
+    }))
 }
 
 /// The job with this id.
@@ -69,6 +128,7 @@ pub fn list(db: &dyn Db, filter: &JobFilter) -> Result<JobPage> {
     let after = validate::cursor_key(filter.cursor.as_deref(), "job")?;
     let clause = Where::default()
         .eq("status", filter.status.map(JobStatus::as_str))
+        .eq("failure_reason", filter.failure_reason.as_deref())
         .eq("owner", filter.owner.as_deref())
         .before("id", after);
     let sql = format!(

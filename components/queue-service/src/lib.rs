@@ -7,10 +7,14 @@
 pub mod admission;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod images;
 pub mod jobs;
+pub mod lease;
 pub mod lifecycle;
 pub mod model;
+pub mod outbox;
+pub mod provider_events;
 pub mod schema;
 
 mod query;

@@ -77,11 +77,14 @@ impl JobStatus {
     }
 
     /// Whether the state machine allows moving from `self` to `next`: queued -> running ->
-    /// storing -> succeeded, and anything not final -> failed or canceled.
+    /// storing -> succeeded, and anything not final -> failed or canceled. Two moves go back
+    /// on purpose: a retry returns a running job to the queue (before any provider task is
+    /// running for it), and an operator requeues a failed job.
     pub fn can_become(self, next: JobStatus) -> bool {
         use JobStatus::*;
         match (self, next) {
             (Queued, Running) | (Running, Storing) | (Storing, Succeeded) => true,
+            (Running, Queued) | (Failed, Queued) => true,
             (from, Failed | Canceled) => !from.is_final(),
             _ => false,
         }
@@ -113,6 +116,10 @@ pub struct NewJob {
     pub variables: Vec<Variable>,
     /// Where state changes are posted.
     pub callback_url: Option<String>,
+    /// The client's `Idempotency-Key`, unique per owner.
+    pub idempotency_key: Option<String>,
+    /// Hex SHA-256 of the request that came with the key.
+    pub request_hash: Option<String>,
 }
 
 /// A stored job.
@@ -140,12 +147,108 @@ pub struct Job {
     pub updated_at: u64,
     pub started_at: Option<u64>,
     pub finished_at: Option<u64>,
+    /// The worker that holds the job, and until when.
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<u64>,
+    /// When the current provider task was submitted.
+    pub run_started_at: Option<u64>,
+    /// Not leased before this time.
+    pub not_before: u64,
+    /// When it last entered the queue.
+    pub queued_at: u64,
+    /// The provider's task status as its callbacks last reported it.
+    pub provider_status: Option<String>,
+    pub provider_image_url: Option<String>,
+    pub provider_fail_reason: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A submission's result: the job, and whether an earlier submission with the same
+/// idempotency key made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub job: Job,
+    pub replayed: bool,
+}
+
+/// One state change of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// 1, 2, 3... per job.
+    pub seq: u32,
+    pub status: JobStatus,
+    pub attempt: u32,
+    pub at: u64,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Where a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationState {
+    Pending,
+    Delivered,
+    /// Every attempt failed; kept as the record of it.
+    Abandoned,
+}
+
+impl NotificationState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationState::Pending => "pending",
+            NotificationState::Delivered => "delivered",
+            NotificationState::Abandoned => "abandoned",
+        }
+    }
+
+    /// The state stored as `name`, if it is one.
+    pub fn parse(name: &str) -> Option<NotificationState> {
+        [
+            NotificationState::Pending,
+            NotificationState::Delivered,
+            NotificationState::Abandoned,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// A signed notification of one state change to a job's callback URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// `evt_...`, stable across deliveries.
+    pub id: String,
+    pub job_id: String,
+    /// The transition it reports.
+    pub seq: u32,
+    pub url: String,
+    /// The JSON body, the same bytes for every delivery.
+    pub body: String,
+    pub state: NotificationState,
+    pub attempts: u32,
+    pub next_attempt_at: u64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<u64>,
+}
+
+/// What a provider callback reported about a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReport {
+    pub task_id: String,
+    /// NOT_START, SUBMITTED, IN_PROGRESS, SUCCESS, FAILURE, CANCEL...
+    pub status: String,
+    pub progress: Option<u8>,
+    pub image_url: Option<String>,
+    pub fail_reason: Option<String>,
 }
 
 /// Which jobs `list_jobs` returns, newest first.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobFilter {
     pub status: Option<JobStatus>,
+    /// Only jobs that failed for this reason.
+    pub failure_reason: Option<String>,
     pub owner: Option<String>,
     /// 1 to 100.
     pub limit: u32,
@@ -213,7 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn state_machine_moves_forward_only() {
+    fn state_machine_moves_forward_but_for_retries_and_requeues() {
         use JobStatus::*;
         let allowed: Vec<(JobStatus, JobStatus)> = JobStatus::ALL
             .into_iter()
@@ -226,12 +329,14 @@ mod tests {
                 (Queued, Running),
                 (Queued, Failed),
                 (Queued, Canceled),
+                (Running, Queued),
                 (Running, Storing),
                 (Running, Failed),
                 (Running, Canceled),
                 (Storing, Succeeded),
                 (Storing, Failed),
                 (Storing, Canceled),
+                (Failed, Queued),
             ]
         );
     }

@@ -3,7 +3,9 @@
 use promptmesh_guest::db::Row;
 
 use crate::error::{Error, Result};
-use crate::model::{Image, Job, JobStatus, Tier, Variable};
+use crate::model::{
+    Image, Job, JobStatus, Notification, NotificationState, Tier, Transition, Variable,
+};
 
 /// The metadata columns of `job_images` (everything but the bytes, which live apart).
 pub const IMAGE_COLUMNS: &str = "id, job_id, owner, template_id, template_version, prompt, \
@@ -32,6 +34,43 @@ pub fn job(row: Row<'_>) -> Result<Job> {
         updated_at: row.get("updated_at")?,
         started_at: row.get("started_at")?,
         finished_at: row.get("finished_at")?,
+        lease_owner: row.get("lease_owner")?,
+        lease_expires_at: row.get("lease_expires_at")?,
+        run_started_at: row.get("run_started_at")?,
+        not_before: row.get("not_before")?,
+        queued_at: row.get("queued_at")?,
+        provider_status: row.get("provider_status")?,
+        provider_image_url: row.get("provider_image_url")?,
+        provider_fail_reason: row.get("provider_fail_reason")?,
+        idempotency_key: row.get("idempotency_key")?,
+    })
+}
+
+/// A `job_transitions` row.
+pub fn transition(row: Row<'_>) -> Result<Transition> {
+    Ok(Transition {
+        seq: row.get("seq")?,
+        status: named(row, "status", JobStatus::parse)?,
+        attempt: row.get("attempt")?,
+        at: row.get("at")?,
+        reason: row.get("reason")?,
+        message: row.get("message")?,
+    })
+}
+
+/// A `job_notifications` row.
+pub fn notification(row: Row<'_>) -> Result<Notification> {
+    Ok(Notification {
+        id: row.get("id")?,
+        job_id: row.get("job_id")?,
+        seq: row.get("seq")?,
+        url: row.get("url")?,
+        body: row.get("body")?,
+        state: named(row, "state", NotificationState::parse)?,
+        attempts: row.get("attempts")?,
+        next_attempt_at: row.get("next_attempt_at")?,
+        last_error: row.get("last_error")?,
+        delivered_at: row.get("delivered_at")?,
     })
 }
 

@@ -57,6 +57,53 @@ pub const STEPS: &[&str] = &[
         image_id TEXT PRIMARY KEY,
         bytes BLOB NOT NULL
     )",
+    // Leases: a worker holds a running or storing job until `lease_expires_at`.
+    "ALTER TABLE job_jobs ADD COLUMN lease_expires_at INTEGER",
+    // A retried job waits in the queue until `not_before`.
+    "ALTER TABLE job_jobs ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0",
+    // The queue-wait timeout counts from `queued_at`.
+    "ALTER TABLE job_jobs ADD COLUMN queued_at INTEGER NOT NULL DEFAULT 0",
+    "UPDATE job_jobs SET queued_at = created_at",
+    // The run timeout counts from the provider task's submission, across workers.
+    "ALTER TABLE job_jobs ADD COLUMN run_started_at INTEGER",
+    // What the provider reported, so that a resumed run and callbacks see it.
+    "ALTER TABLE job_jobs ADD COLUMN provider_status TEXT",
+    "ALTER TABLE job_jobs ADD COLUMN provider_image_url TEXT",
+    "ALTER TABLE job_jobs ADD COLUMN provider_fail_reason TEXT",
+    // Idempotent submission: one job per owner and key.
+    "ALTER TABLE job_jobs ADD COLUMN idempotency_key TEXT",
+    "ALTER TABLE job_jobs ADD COLUMN request_hash TEXT",
+    "CREATE UNIQUE INDEX job_jobs_idempotency ON job_jobs (owner, idempotency_key) \
+     WHERE idempotency_key IS NOT NULL",
+    // Every state change, in order.
+    "CREATE TABLE job_transitions (
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT,
+        message TEXT,
+        PRIMARY KEY (job_id, seq)
+    )",
+    // The outbox of signed notifications to callback URLs, written with the state change.
+    "CREATE TABLE job_notifications (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        claimed_by TEXT,
+        last_error TEXT,
+        delivered_at INTEGER,
+        UNIQUE (job_id, seq)
+    )",
+    "CREATE INDEX job_notifications_due ON job_notifications (state, next_attempt_at)",
+    // Leasing also looks for running and storing jobs whose lease ended.
+    "CREATE INDEX job_jobs_leases ON job_jobs (status, lease_expires_at)",
 ];
 
 /// Creates or updates the queue's tables.
@@ -91,6 +138,15 @@ mod tests {
             .iter()
             .map(|row| row.get("name").expect("text name"))
             .collect();
-        assert_eq!(names, ["job_image_bytes", "job_images", "job_jobs"]);
+        assert_eq!(
+            names,
+            [
+                "job_image_bytes",
+                "job_images",
+                "job_jobs",
+                "job_notifications",
+                "job_transitions"
+            ]
+        );
     }
 }

@@ -20,6 +20,7 @@ pub fn config(queue_capacity: u32) -> Config {
     Config {
         queue_capacity,
         premium_head_start_seconds: 60,
+        ..Config::default()
     }
 }
 
@@ -36,6 +37,8 @@ pub fn new_job(owner: &str, tier: Tier) -> NewJob {
             value: "a red fox".into(),
         }],
         callback_url: Some("https://hooks.example.com/jobs".into()),
+        idempotency_key: None,
+        request_hash: None,
     }
 }
 
@@ -43,4 +46,21 @@ pub fn new_job(owner: &str, tier: Tier) -> NewJob {
 pub fn submit(db: &NativeDb, tier: Tier, now: u64) -> Job {
     jobs::submit(db, &config(1000), new_job("key_1", tier), now)
         .expect("a valid job fits an empty queue")
+        .job
+}
+
+/// The lease every test worker takes: 30 s.
+pub const LEASE_MS: u32 = 30_000;
+
+/// Leases the first available job for `worker` at `now`, with the default configuration.
+pub fn lease(db: &NativeDb, worker: &str, now: u64) -> Option<Job> {
+    crate::lease::lease(db, &config(1000), worker, LEASE_MS, now).expect("leasing works")
+}
+
+/// Submits a job and leases it for `worker`; returns the leased job.
+pub fn running(db: &NativeDb, worker: &str, now: u64) -> Job {
+    let job = submit(db, Tier::Free, now);
+    let leased = lease(db, worker, now).expect("the job just submitted");
+    assert_eq!(leased.id, job.id, "the queue held only this job");
+    leased
 }

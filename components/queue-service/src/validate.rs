@@ -23,6 +23,28 @@ pub fn new_job(job: &NewJob) -> Result<()> {
     if let Some(url) = &job.callback_url {
         callback_url(url)?;
     }
+    if let Some(key) = &job.idempotency_key {
+        idempotency_key(key)?;
+    }
+    Ok(())
+}
+
+/// Longest idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// 1 to 255 visible ASCII characters.
+pub fn idempotency_key(key: &str) -> Result<()> {
+    let visible = |c: char| c.is_ascii_graphic();
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.chars().all(visible) {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            format!(
+                "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII \
+                 characters, such as a UUID"
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -114,6 +136,8 @@ mod tests {
             template_version: None,
             variables: vec![],
             callback_url: callback_url.map(str::to_string),
+            idempotency_key: None,
+            request_hash: None,
         }
     }
 

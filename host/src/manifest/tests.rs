@@ -101,6 +101,7 @@ fn loads_a_complete_manifest() {
             max_instances: 8,
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             message_concurrency: 4,
+            wake_every: None,
         }
     );
     assert_eq!(
@@ -258,5 +259,31 @@ fn bootstrap_secrets_must_be_declared_secret_variables() {
         error_of(&unknown),
         "app/spin.toml: `application.tool.prompt-mesh`: unknown field `secrets`, expected \
          `bootstrap_secrets`"
+    );
+}
+
+#[test]
+fn wake_every_is_read_for_a_redis_triggered_component() {
+    let text = VALID.replace(
+        "[component.worker]\nsource = \"worker.wasm\"",
+        "[component.worker]\nsource = \"worker.wasm\"\n[component.worker.tool.prompt-mesh]\nwake_every = \"500ms\"",
+    );
+    let m = parse(&text).expect("valid");
+    assert_eq!(
+        m.component("worker").expect("worker").mesh.wake_every,
+        Some(Duration::from_millis(500))
+    );
+}
+
+#[test]
+fn wake_every_without_a_redis_trigger_is_refused() {
+    let text = VALID.replace(
+        "[component.hidden]\nsource = \"hidden.wasm\"",
+        "[component.hidden]\nsource = \"hidden.wasm\"\n[component.hidden.tool.prompt-mesh]\nwake_every = \"1s\"",
+    );
+    assert_eq!(
+        error_of(&text),
+        "app/spin.toml: `component.hidden.tool.prompt-mesh.wake_every`: wakes a Redis handler, \
+         and this component has no [[trigger.redis]]; add one, or remove wake_every"
     );
 }

@@ -3,6 +3,9 @@
 //!
 //! As in Spin, a component handles one message at a time, in the order they arrive, unless
 //! its `message_concurrency` lets it handle more at once (and then in no promised order).
+//! A component with `wake_every` also gets a `tick` from the host's timer whenever a message
+//! slot is free, so work that waits on time alone (a lease that ended, a retry that came
+//! due) goes on without new messages.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,7 +60,48 @@ pub async fn start(app: &App) -> anyhow::Result<Vec<JoinHandle<()>>> {
             budget,
         )));
     }
+    for (component, budget) in budgets {
+        let runtime = app.component(component)?.clone();
+        if let Some(every) = runtime.settings.wake_every {
+            let handler = handler_export(&runtime)?;
+            tasks.push(tokio::spawn(wake(runtime, handler, budget, every)));
+        }
+    }
     Ok(tasks)
+}
+
+/// The payload of the messages the host's timer hands a component.
+pub const TICK: &[u8] = b"tick";
+
+/// Hands the handler a [`TICK`] at once and then every `every`, when a message slot is
+/// free: the timer never queues behind the component's own messages and never runs more
+/// handlers than `message_concurrency` allows. A tick missed while every slot was busy is
+/// skipped, not made up.
+async fn wake(
+    runtime: Arc<ComponentRuntime>,
+    handler: ComponentExportIndex,
+    budget: Arc<Semaphore>,
+    every: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticks.tick().await;
+        let Ok(permit) = budget.clone().try_acquire_owned() else {
+            continue;
+        };
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = handle(&runtime, handler, TICK.to_vec()).await {
+                tracing::info!(
+                    component = %runtime.id,
+                    error = %format!("{e:#}"),
+                    "Timer wake-up failed"
+                );
+            }
+        });
+    }
 }
 
 fn handler_export(runtime: &ComponentRuntime) -> anyhow::Result<ComponentExportIndex> {

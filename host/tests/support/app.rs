@@ -80,6 +80,8 @@ pub fn manifest() -> String {
 pub struct AppOptions {
     /// `(variable, value)` pairs, set as `SPIN_VARIABLE_<NAME>`.
     pub variables: Vec<(&'static str, String)>,
+    /// `(text, replacement)` edits of the repo's `spin.toml`, each of which must apply.
+    pub manifest_edits: Vec<(&'static str, &'static str)>,
 }
 
 /// A running application.
@@ -110,8 +112,13 @@ impl App {
             .into_iter()
             .map(|(n, v)| (format!("SPIN_VARIABLE_{}", n.to_ascii_uppercase()), v))
             .collect();
+        let mut text = manifest();
+        for (from, to) in options.manifest_edits {
+            assert!(text.contains(from), "spin.toml has no `{from}` to replace");
+            text = text.replace(from, to);
+        }
         let host = Host::start_with(
-            &manifest(),
+            &text,
             HostOptions {
                 envs,
                 ..HostOptions::default()
@@ -198,4 +205,33 @@ impl App {
 pub fn error(reply: &Reply, status: u16) -> Value {
     assert_eq!(reply.status, status, "{}", reply.body);
     reply.json()["error"].clone()
+}
+
+/// The application against a [`FakeProvider`](super::provider::FakeProvider): 25 ms polls,
+/// 3 s leases renewed every second, 100 ms retry and notification backoffs, a timer
+/// wake-up every 200 ms, and no per-key request limits. `variables` and `edits` come on top.
+pub fn with_provider(
+    provider: &super::provider::FakeProvider,
+    variables: Vec<(&'static str, String)>,
+    edits: Vec<(&'static str, &'static str)>,
+) -> App {
+    let mut all: Vec<(&'static str, String)> = vec![
+        ("provider_url", provider.base.clone()),
+        ("poll_interval_ms", "25".into()),
+        ("lease_seconds", "3".into()),
+        ("retry_backoff_ms", "100".into()),
+        ("notify_backoff_ms", "100".into()),
+        ("free_requests_per_minute", "0".into()),
+        ("premium_requests_per_minute", "0".into()),
+    ];
+    for (name, value) in variables {
+        all.retain(|(n, _)| *n != name);
+        all.push((name, value));
+    }
+    let mut manifest_edits = vec![("wake_every = \"1s\"", "wake_every = \"200ms\"")];
+    manifest_edits.extend(edits);
+    App::start_with(AppOptions {
+        variables: all,
+        manifest_edits,
+    })
 }

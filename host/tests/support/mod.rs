@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod app;
+pub mod provider;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -203,6 +204,20 @@ impl Host {
                 .status();
             let _ = child.wait();
         }
+    }
+
+    /// Kills the host with SIGKILL, as a crash or an out-of-memory kill would, and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the host again after [`Host::kill`] or [`Host::stop`].
+    pub fn start_again(&mut self) {
+        self.launch()
+            .unwrap_or_else(|log| panic!("the host did not start again:\n{log}"));
     }
 
     /// Stops and starts the host again over the same manifest and data folder.
@@ -409,54 +424,128 @@ impl Captured {
     }
 }
 
+/// Reads one HTTP/1.1 request (head and a `content-length` body) from `stream`.
+pub fn read_request(stream: &std::net::TcpStream) -> Option<Captured> {
+    use std::io::Read;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Captured {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Writes a whole HTTP/1.1 answer and closes the connection.
+pub fn write_response(
+    mut stream: &std::net::TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+) {
+    use std::io::Write;
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+}
+
 /// A tiny HTTP/1.1 server on a free port that answers every request with `status` and
 /// sends what it received down the channel.
 pub fn capture_server(status: u16) -> (u16, std::sync::mpsc::Receiver<Captured>) {
-    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a capture port");
     let port = listener.local_addr().expect("address").port();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
+            let Ok(stream) = stream else { continue };
+            let Some(captured) = read_request(&stream) else {
                 continue;
-            }
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or_default().to_string();
-            let path = parts.next().unwrap_or_default().to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':') {
-                    headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-                }
-            }
-            let length = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .and_then(|(_, v)| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let response =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = stream.write_all(response.as_bytes());
-            let captured = Captured {
-                method,
-                path,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
             };
+            write_response(&stream, status, &[], b"");
             if sender.send(captured).is_err() {
                 return;
             }
         }
     });
     (port, receiver)
+}
+
+/// A server that forwards every request to a base URL set once it is known.
+pub struct Relay {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    target: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Relay {
+    /// Forwards from now on to `base`.
+    pub fn point_at(&self, base: &str) {
+        *self.target.lock().expect("relay lock") = Some(base.to_string());
+    }
+}
+
+/// A [`Relay`] on a free port; until it is pointed somewhere it answers 502.
+pub fn relay() -> Relay {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the relay");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let target: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let shared = target.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let target = shared.clone();
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&stream) else {
+                    return;
+                };
+                let Some(base) = target.lock().expect("relay lock").clone() else {
+                    return write_response(&stream, 502, &[], b"not pointed anywhere");
+                };
+                let method =
+                    reqwest::Method::from_bytes(request.method.as_bytes()).expect("an HTTP method");
+                let mut forward = client().request(method, format!("{base}{}", request.path));
+                if let Some(kind) = request.header("content-type") {
+                    forward = forward.header("content-type", kind);
+                }
+                match forward.body(request.body.clone()).send() {
+                    Ok(answer) => {
+                        let status = answer.status().as_u16();
+                        let body = answer.bytes().unwrap_or_default();
+                        write_response(&stream, status, &[], &body);
+                    }
+                    Err(_) => write_response(&stream, 502, &[], b"the target did not answer"),
+                }
+            });
+        }
+    });
+    Relay { url, target }
 }

@@ -8,8 +8,8 @@ use super::bindings::promptmesh::templates::types as tt;
 use crate::error::ServiceError;
 use crate::model::{
     Arm, ArmResult, Comparison, Experiment, ExperimentResults, FieldError, Image, Issue, Job,
-    JobStatus, Parameter, Prompt, Rating, ScoreSummary, Segment, Template, TemplateRef,
-    TemplateVersion, Tier, VersionStats,
+    JobStatus, NotificationInfo, Parameter, Prompt, ProviderReport, Rating, ScoreSummary, Segment,
+    Template, TemplateRef, TemplateVersion, Tier, Transition, VersionStats,
 };
 
 pub fn template(t: tt::Template) -> Template {
@@ -148,6 +148,43 @@ pub fn job(j: jt::Job) -> Job {
         updated_at: j.updated_at,
         started_at: j.started_at,
         finished_at: j.finished_at,
+    }
+}
+
+pub fn transition(t: jt::Transition) -> Transition {
+    Transition {
+        seq: t.seq,
+        status: status(t.status),
+        attempt: t.attempt,
+        at: t.at,
+        reason: t.reason,
+        message: t.message,
+    }
+}
+
+pub fn notification(n: jt::Notification) -> NotificationInfo {
+    NotificationInfo {
+        id: n.id,
+        seq: n.seq,
+        state: match n.state {
+            jt::NotificationState::Pending => "pending",
+            jt::NotificationState::Delivered => "delivered",
+            jt::NotificationState::Abandoned => "abandoned",
+        },
+        attempts: n.attempts,
+        next_attempt_at: n.next_attempt_at,
+        last_error: n.last_error,
+        delivered_at: n.delivered_at,
+    }
+}
+
+pub fn provider_report(r: ProviderReport) -> jt::ProviderReport {
+    jt::ProviderReport {
+        task_id: r.task_id,
+        status: r.status,
+        progress: r.progress,
+        image_url: r.image_url,
+        fail_reason: r.fail_reason,
     }
 }
 

@@ -11,7 +11,8 @@ use super::bindings::promptmesh::templates::types as tt;
 use super::templates::failed_within;
 use super::{Ctx, convert, platform};
 use crate::error::{ApiError, ServiceError, Subject};
-use crate::model::{Principal, Prompt, TemplateRef};
+use crate::hooks;
+use crate::model::{Job, Principal, Prompt, TemplateRef};
 use crate::render;
 use crate::requests::{self, PromptSource, Selector};
 use crate::response::ApiResponse;
@@ -23,9 +24,19 @@ pub fn preview(ctx: &Ctx) -> Result<ApiResponse, ApiError> {
     Ok(ApiResponse::ok(render::prompt(&prompt, used.as_ref())))
 }
 
-/// `POST /api/generate`: 202 with the queued job; an invalid prompt stores nothing.
+/// `POST /api/generate`: 202 with the queued job; an invalid prompt stores nothing. With an
+/// `Idempotency-Key` used before by the same key, the answer is the job that request made
+/// (marked `Idempotent-Replayed: true`), or 409 when the body differs.
 pub fn generate(ctx: &Ctx) -> Result<ApiResponse, ApiError> {
     let request = requests::generate_request(&ctx.body)?;
+    let request_hash = hooks::request_hash(&ctx.body);
+    let owner = &ctx.principal.key_id;
+    if let Some(key) = &ctx.idempotency_key {
+        let earlier = queue::replay(owner, key, &request_hash).map_err(idempotency_failed)?;
+        if let Some(job) = earlier {
+            return Ok(accepted(&convert::job(job), true));
+        }
+    }
     let (prompt, used) = build(&request.source, &ctx.principal)?;
     let variables = match &request.source {
         PromptSource::Template { variables, .. } => variables
@@ -37,20 +48,42 @@ pub fn generate(ctx: &Ctx) -> Result<ApiResponse, ApiError> {
             .collect(),
         PromptSource::Text(_) => Vec::new(),
     };
-    let job = queue::submit(&jt::NewJob {
-        owner: ctx.principal.key_id.clone(),
+    let submitted = queue::submit(&jt::NewJob {
+        owner: owner.clone(),
         tier: convert::tier_to_wit(ctx.principal.tier),
         prompt: prompt.text,
         template_id: used.as_ref().map(|t| t.id.clone()),
         template_version: used.as_ref().map(|t| t.version),
         variables,
         callback_url: request.callback_url,
+        idempotency_key: ctx.idempotency_key.clone(),
+        request_hash: ctx.idempotency_key.as_ref().map(|_| request_hash),
     })
-    .map_err(|e| ApiError::from_service(convert::jobs_error(e), Subject::Other))?;
-    let job = convert::job(job);
-    platform::wake_worker(&ctx.config, &job.id);
-    Ok(ApiResponse::json(202, render::accepted(&job))
-        .with_header("location", render::job_path(&job.id)))
+    .map_err(idempotency_failed)?;
+    let job = convert::job(submitted.job);
+    if !submitted.replayed {
+        platform::wake_worker(&ctx.config, &job.id);
+    }
+    Ok(accepted(&job, submitted.replayed))
+}
+
+/// The 202 of a generation, with where to follow the job.
+fn accepted(job: &Job, replayed: bool) -> ApiResponse {
+    let response = ApiResponse::json(202, render::accepted(job))
+        .with_header("location", render::job_path(&job.id));
+    if replayed {
+        response.with_header(hooks::REPLAYED_HEADER, "true")
+    } else {
+        response
+    }
+}
+
+/// A queue error of a submission; a conflict there can only be a reused idempotency key.
+fn idempotency_failed(error: jt::Error) -> ApiError {
+    match convert::jobs_error(error) {
+        ServiceError::Conflict(message) => hooks::key_reused(message),
+        other => ApiError::from_service(other, Subject::Other),
+    }
 }
 
 /// The prompt of `source`, and the template version it came from.

@@ -97,6 +97,15 @@ fn security_and_error_responses_follow_each_routes_access_and_inputs() {
             assert_eq!(op["security"], serde_json::json!([]), "{name}");
             continue;
         }
+        if route.access == Access::Hook {
+            // No API key and no rate limit: the job's token stands for the key.
+            assert_eq!(op["security"], serde_json::json!([]), "{name}");
+            for status in ["401", "404", "413", "415", "422", "500", "503"] {
+                assert!(has(status), "{name} lacks {status}");
+            }
+            assert!(!has("429"), "{name} is not rate limited");
+            continue;
+        }
         assert!(
             op.get("security").is_none(),
             "{name} uses the global security"

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::template_ref;
-use crate::model::{Image, Job, Rating};
+use crate::model::{Image, Job, NotificationInfo, Rating, Transition};
 use crate::rfc3339::{format_ms, format_opt};
 
 /// Where a job is served.
@@ -48,6 +48,48 @@ pub fn job(j: &Job) -> Value {
         "started_at": format_opt(j.started_at),
         "finished_at": format_opt(j.finished_at),
     })
+}
+
+/// The job object with its history of state changes and how each notification went.
+pub fn job_detail(j: &Job, history: &[Transition], notifications: &[NotificationInfo]) -> Value {
+    let mut object = job(j);
+    let changes: Vec<Value> = history
+        .iter()
+        .map(|t| {
+            json!({
+                "sequence": t.seq,
+                "status": t.status.as_str(),
+                "attempt": t.attempt,
+                "at": format_ms(t.at),
+                "reason": t.reason,
+                "message": t.message,
+            })
+        })
+        .collect();
+    let status_of = |seq: u32| {
+        history
+            .iter()
+            .find(|t| t.seq == seq)
+            .map(|t| format!("job.{}", t.status.as_str()))
+    };
+    let sent: Vec<Value> = notifications
+        .iter()
+        .map(|n| {
+            json!({
+                "event_id": n.id,
+                "type": status_of(n.seq),
+                "sequence": n.seq,
+                "state": n.state,
+                "attempts": n.attempts,
+                "next_attempt_at": (n.state == "pending").then(|| format_ms(n.next_attempt_at)),
+                "last_error": n.last_error,
+                "delivered_at": format_opt(n.delivered_at),
+            })
+        })
+        .collect();
+    object["history"] = Value::Array(changes);
+    object["notifications"] = Value::Array(sent);
+    object
 }
 
 /// The 202 answer to `POST /api/generate`.

@@ -1,5 +1,4 @@
 use super::*;
-use crate::lifecycle;
 use crate::model::Tier;
 use crate::testing::{self, submit};
 
@@ -18,7 +17,7 @@ fn png<'a>(job_id: &'a str, bytes: &'a [u8]) -> NewImage<'a> {
 /// A job that has been leased, so it may store an image.
 fn running_job(db: &dyn Db) -> Job {
     let job = submit_on(db);
-    lifecycle::lease(db, "w", 1)
+    crate::lease::lease(db, &testing::config(100), "w", testing::LEASE_MS, 1)
         .expect("lease")
         .expect("the job");
     job
@@ -32,6 +31,7 @@ fn submit_on(db: &dyn Db) -> Job {
         0,
     )
     .expect("room")
+    .job
 }
 
 #[test]

@@ -5,10 +5,16 @@ use promptmesh_guest::db::{Db, NativeDb};
 use promptmesh_guest::id::is_id;
 
 use super::*;
+use crate::config::Config;
 use crate::lifecycle;
 use crate::model::{Tier, Variable};
 use crate::schema;
 use crate::testing::{self, SECOND, config, new_job};
+
+/// Submits and returns the job, for the tests about new jobs.
+fn submit(db: &dyn Db, config: &Config, job: NewJob, now: u64) -> Result<Job> {
+    super::submit(db, config, job, now).map(|s| s.job)
+}
 
 fn row_count(db: &dyn Db) -> i64 {
     db.execute("SELECT COUNT(*) AS n FROM job_jobs", &[])
@@ -49,6 +55,15 @@ fn submit_stores_a_queued_job_with_every_field() {
         updated_at: 5000,
         started_at: None,
         finished_at: None,
+        lease_owner: None,
+        lease_expires_at: None,
+        run_started_at: None,
+        not_before: 0,
+        queued_at: 5000,
+        provider_status: None,
+        provider_image_url: None,
+        provider_fail_reason: None,
+        idempotency_key: None,
     };
     assert_eq!(job, expected);
     assert_eq!(get(&db, &job.id), Ok(expected));
@@ -269,9 +284,7 @@ fn counts_report_every_status_in_order_with_zeros() {
     testing::submit(&db, Tier::Free, 1);
     testing::submit(&db, Tier::Premium, 2);
     lifecycle::cancel(&db, &a.id, 3).expect("cancel");
-    lifecycle::lease(&db, "w1", 4)
-        .expect("lease")
-        .expect("a queued job");
+    testing::lease(&db, "w1", 4).expect("a queued job");
     assert_eq!(
         counts(&db),
         Ok(vec![
@@ -283,4 +296,139 @@ fn counts_report_every_status_in_order_with_zeros() {
             (JobStatus::Canceled, 1),
         ])
     );
+}
+
+fn keyed(key: &str, hash: &str) -> NewJob {
+    NewJob {
+        idempotency_key: Some(key.into()),
+        request_hash: Some(hash.into()),
+        ..new_job("key_1", Tier::Premium)
+    }
+}
+
+#[test]
+fn the_same_key_and_request_return_the_first_job() {
+    let db = testing::db();
+    let first = super::submit(&db, &config(10), keyed("order-7", "aa"), 0).expect("stored");
+    let again = super::submit(&db, &config(10), keyed("order-7", "aa"), SECOND).expect("same");
+    assert_eq!((first.replayed, again.replayed), (false, true));
+    assert_eq!(again.job, first.job);
+    assert_eq!(first.job.idempotency_key.as_deref(), Some("order-7"));
+    assert_eq!(row_count(&db), 1);
+}
+
+#[test]
+fn the_same_key_with_another_request_is_a_conflict() {
+    let db = testing::db();
+    let first = submit(&db, &config(10), keyed("order-7", "aa"), 0).expect("stored");
+    assert_eq!(
+        submit(&db, &config(10), keyed("order-7", "bb"), SECOND),
+        Err(Error::Conflict(format!(
+            "idempotency key \"order-7\" was used for job {} with a different request; send a \
+             new key for a new request, or the same request to get that job",
+            first.id
+        )))
+    );
+    assert_eq!(row_count(&db), 1);
+}
+
+#[test]
+fn keys_belong_to_their_owner() {
+    let db = testing::db();
+    let mine = submit(&db, &config(10), keyed("k", "aa"), 0).expect("mine");
+    let theirs = NewJob {
+        owner: "key_2".into(),
+        ..keyed("k", "aa")
+    };
+    let theirs = submit(&db, &config(10), theirs, 0).expect("theirs");
+    assert_ne!(mine.id, theirs.id);
+}
+
+#[test]
+fn a_replay_is_answered_even_when_the_queue_is_full() {
+    let db = testing::db();
+    let first = submit(&db, &config(1), keyed("k", "aa"), 0).expect("room");
+    let again = super::submit(&db, &config(1), keyed("k", "aa"), 1).expect("the same job");
+    assert_eq!((again.job.id, again.replayed), (first.id, true));
+}
+
+#[test]
+fn malformed_idempotency_keys_are_refused() {
+    let db = testing::db();
+    for key in ["", "has space", &"x".repeat(256), "é"] {
+        assert_eq!(
+            submit(&db, &config(10), keyed(key, "aa"), 0),
+            Err(Error::invalid(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "the Idempotency-Key header must be 1 to 255 visible ASCII characters, such as \
+                 a UUID"
+            )),
+            "{key:?}"
+        );
+    }
+    assert_eq!(row_count(&db), 0);
+}
+
+#[test]
+fn twenty_concurrent_submissions_with_one_key_make_one_job() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("queue.db");
+    schema::migrate(&NativeDb::file(&path).expect("open")).expect("migrate");
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let path = path.clone();
+            thread::spawn(move || {
+                let db = NativeDb::file(&path).expect("open shared file");
+                super::submit(&db, &config(100), keyed("same", "aa"), 0).expect("accepted")
+            })
+        })
+        .collect();
+    let results: Vec<Submitted> = handles
+        .into_iter()
+        .map(|h| h.join().expect("submitting thread does not panic"))
+        .collect();
+    let first = results.iter().filter(|r| !r.replayed).count();
+    let mut ids: Vec<&str> = results.iter().map(|r| r.job.id.as_str()).collect();
+    ids.dedup();
+    assert_eq!((first, ids.len()), (1, 1));
+    assert_eq!(row_count(&NativeDb::file(&path).expect("open")), 1);
+}
+
+#[test]
+fn failed_jobs_can_be_listed_by_reason() {
+    let db = testing::db();
+    let a = testing::running(&db, "w", 0);
+    let b = testing::running(&db, "w", 1);
+    lifecycle::fail(&db, &a.id, "w", "attempts_exhausted", "gave up", 2).expect("fail a");
+    lifecycle::fail(&db, &b.id, "w", "moderation", "banned", 3).expect("fail b");
+    let filter = JobFilter {
+        status: Some(JobStatus::Failed),
+        failure_reason: Some("attempts_exhausted".into()),
+        limit: 10,
+        ..JobFilter::default()
+    };
+    let ids: Vec<String> = list(&db, &filter)
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(ids, [a.id]);
+}
+
+#[test]
+fn a_replay_finds_the_job_of_a_used_key_only() {
+    let db = testing::db();
+    assert_eq!(replay(&db, "key_1", "order-7", "aa"), Ok(None));
+    let first = submit(&db, &config(10), keyed("order-7", "aa"), 0).expect("stored");
+    assert_eq!(
+        replay(&db, "key_1", "order-7", "aa"),
+        Ok(Some(first.clone()))
+    );
+    assert_eq!(replay(&db, "key_2", "order-7", "aa"), Ok(None));
+    assert!(matches!(
+        replay(&db, "key_1", "order-7", "bb"),
+        Err(Error::Conflict(m)) if m.starts_with("idempotency key \"order-7\" was used for job")
+    ));
 }
