@@ -76,7 +76,7 @@ impl<'a> Heartbeat<'a> {
     /// `Err(Stopped)` with how the job stands once the lease is lost.
     pub fn check(&self) -> Result<(), Outcome> {
         match self.lost.borrow().as_ref() {
-            Some(job) => Err(Outcome::Stopped(job.clone())),
+            Some(job) => Err(Outcome::Stopped(Box::new(job.clone()))),
             None => Ok(()),
         }
     }

@@ -75,5 +75,5 @@ pub enum Outcome {
     Failed(Failure),
     /// The job is no longer this worker's: it reached a final state elsewhere (canceled),
     /// or the lease passed to another worker. Here is how it stands.
-    Stopped(Job),
+    Stopped(Box<Job>),
 }

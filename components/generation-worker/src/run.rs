@@ -124,9 +124,9 @@ impl Run<'_> {
     fn current(&self, job: &Job) -> Step<Job> {
         self.heartbeat.check()?;
         match self.jobs.get(&job.id) {
-            Ok(current) if current.status.is_final() => Err(Outcome::Stopped(current)),
+            Ok(current) if current.status.is_final() => Err(Outcome::Stopped(Box::new(current))),
             Ok(current) if current.lease_owner.as_deref() != Some(self.worker) => {
-                Err(Outcome::Stopped(current))
+                Err(Outcome::Stopped(Box::new(current)))
             }
             Ok(current) => Ok(current),
             Err(error) => {
@@ -192,7 +192,7 @@ impl Run<'_> {
                     || current.lease_owner.as_deref() != Some(self.worker) =>
             {
                 self.heartbeat.mark_lost(current.clone());
-                Outcome::Stopped(current)
+                Outcome::Stopped(Box::new(current))
             }
             _ => Outcome::Failed(Failure::retryable(
                 INTERNAL,

@@ -129,7 +129,7 @@ impl Worker<'_> {
                 let delay_ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
                 self.jobs.retry(id, me, reason, &message, delay_ms)
             }
-            Outcome::Stopped(current) => return Ok(current),
+            Outcome::Stopped(current) => return Ok(*current),
         };
         let error = match recorded {
             Ok(done) => return Ok(done),

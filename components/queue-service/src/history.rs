@@ -60,10 +60,10 @@ pub fn record(db: &dyn Db, job: &Job, cause: Cause<'_>, notify: Notify, now: u64
             return Err(crate::error::Error::Internal(message));
         }
     };
-    if notify == Notify::Yes {
-        if let Some(url) = &job.callback_url {
-            outbox::enqueue(db, job, seq, url, now)?;
-        }
+    if notify == Notify::Yes
+        && let Some(url) = &job.callback_url
+    {
+        outbox::enqueue(db, job, seq, url, now)?;
     }
     Ok(seq)
 }

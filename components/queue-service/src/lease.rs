@@ -51,20 +51,22 @@ pub fn lease(
                 exhaust(db, &job, config, now)?;
                 return Ok(Taken::Exhausted);
             }
-            take(db, &job, worker, lease_ms, now).map(Taken::Job)
+            take(db, &job, worker, lease_ms, now).map(|job| Taken::Job(Box::new(job)))
         })?;
         match taken {
             Taken::Nothing => return Ok(None),
-            Taken::Job(job) => return Ok(Some(job)),
+            Taken::Job(job) => return Ok(Some(*job)),
             Taken::Exhausted => continue,
         }
     }
 }
 
+/// What one leasing transaction did.
 enum Taken {
     Nothing,
+    /// Failed a job out of attempts; look again.
     Exhausted,
-    Job(Job),
+    Job(Box<Job>),
 }
 
 fn first_available(db: &dyn Db, now: u64) -> Result<Option<Job>> {

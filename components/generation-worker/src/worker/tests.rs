@@ -103,6 +103,18 @@ impl World {
             .script_results("GET", IMAGE, vec![Ok(png_reply(png))]);
     }
 
+    /// The `state` of every submit the provider got, in order.
+    fn submitted_states(&self) -> Vec<String> {
+        self.http
+            .requests_to(SUBMIT)
+            .iter()
+            .map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).expect("JSON");
+                body["state"].as_str().expect("state").to_owned()
+            })
+            .collect()
+    }
+
     fn ran(&self, jobs: &QueueJobs<'_>) -> Job {
         match self.handle(jobs) {
             Handled::Ran(job) => job,
@@ -332,15 +344,7 @@ fn rate_limits_are_waited_out_and_one_task_is_made() {
     );
     assert_eq!(world.http.requests_to(SUBMIT).len(), 3);
     assert_eq!(&world.clock.sleeps()[..2], [2000, 2000]);
-    let states: Vec<String> = world
-        .http
-        .requests_to(SUBMIT)
-        .iter()
-        .map(|r| {
-            let body: Value = serde_json::from_slice(&r.body).expect("JSON");
-            body["state"].as_str().expect("state").to_owned()
-        })
-        .collect();
+    let states = world.submitted_states();
     let state = format!("{}:1", submitted.id);
     assert_eq!(states, [state.clone(), state.clone(), state]);
 }
@@ -382,15 +386,7 @@ fn a_busy_provider_sends_the_job_back_to_the_queue_for_a_later_attempt() {
     world.clock.sleep(Duration::from_millis(1500));
     let job = world.ran(&jobs);
     assert_eq!((job.status, job.attempts), (JobStatus::Succeeded, 2));
-    let states: Vec<String> = world
-        .http
-        .requests_to(SUBMIT)
-        .iter()
-        .map(|r| {
-            let body: Value = serde_json::from_slice(&r.body).expect("JSON");
-            body["state"].as_str().expect("state").to_owned()
-        })
-        .collect();
+    let states = world.submitted_states();
     assert_eq!(
         states,
         [format!("{}:1", submitted.id), format!("{}:2", submitted.id)],
