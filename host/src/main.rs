@@ -138,7 +138,9 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(up(args))
         }
         Commands::Demo(args) => {
-            init_logging(LogFormat::Human);
+            // The summary is the demo's output; the host it starts logs warnings only,
+            // unless PROMPT_MESH_LOG asks for more.
+            init_logging_at(LogFormat::Human, "warn");
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(run_demo(args))
         }
@@ -146,9 +148,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
+    init_logging_at(format, "info");
+}
+
+/// Logs at `level` and above, or as `PROMPT_MESH_LOG` says.
+fn init_logging_at(format: LogFormat, level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("PROMPT_MESH_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,wasmtime_cranelift=warn,cranelift=warn")
+            let default = format!("{level},wasmtime_cranelift=warn,cranelift=warn");
+            tracing_subscriber::EnvFilter::new(default)
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -138,12 +138,36 @@ pub fn jobs(query: &str) -> Result<JobQuery, ApiError> {
             )
         })?),
     };
+    let reason = match params.get("reason") {
+        None => None,
+        Some(value) if FAILURE_REASONS.contains(&value.as_str()) => Some(value),
+        Some(value) => {
+            return Err(ApiError::invalid_query(
+                "reason",
+                format!(
+                    "reason `{value}` is not a failure reason; use one of {}",
+                    FAILURE_REASONS.join(", ")
+                ),
+            ));
+        }
+    };
     Ok(JobQuery {
         status,
-        reason: params.get("reason"),
+        reason,
         page: params.page()?,
     })
 }
+
+/// The reasons a job fails for, as the queue and the worker record them.
+pub const FAILURE_REASONS: [&str; 7] = [
+    "attempts_exhausted",
+    "queue_timeout",
+    "run_timeout",
+    "moderation",
+    "provider_failed",
+    "provider_error",
+    "download_failed",
+];
 
 /// `GET /api/images`.
 pub fn images(query: &str) -> Result<ImageQuery, ApiError> {
@@ -215,6 +239,23 @@ mod tests {
         );
         let error = templates("cursor=not*base64").expect_err("garbage");
         assert_eq!(error.field.as_deref(), Some("query.cursor"));
+    }
+
+    #[test]
+    fn a_failure_reason_must_be_one_the_pipeline_records() {
+        let query = jobs("status=failed&reason=attempts_exhausted").expect("valid");
+        assert_eq!(query.reason.as_deref(), Some("attempts_exhausted"));
+        let error = jobs("reason=bogus").expect_err("unknown reason");
+        assert_eq!(
+            field(error.clone()),
+            (400, "invalid_query".into(), Some("query.reason".into()))
+        );
+        assert_eq!(
+            error.message,
+            "reason `bogus` is not a failure reason; use one of attempts_exhausted, \
+             queue_timeout, run_timeout, moderation, provider_failed, provider_error, \
+             download_failed"
+        );
     }
 
     #[test]

@@ -179,8 +179,9 @@ impl Report {
                     out,
                     "  {:<24} {:>7} {:>4} {:>5}  {}",
                     template.name,
-                    v["version"],
-                    v["count"],
+                    // Value's Display ignores width; format the numbers themselves.
+                    v["version"].as_u64().unwrap_or_default(),
+                    v["count"].as_u64().unwrap_or_default(),
                     number(&v["mean"]),
                     interval(&v["ci_low"], &v["ci_high"])
                 );
