@@ -522,6 +522,20 @@ fn twenty_concurrent_submissions_with_one_idempotency_key_make_one_job() {
         (&refused["error"]["code"], &refused["error"]["field"]),
         (&json!("idempotency_key_reused"), &json!("Idempotency-Key"))
     );
+    let two_keys = support::client()
+        .post(app.host.url("/api/generate"))
+        .bearer_auth(&user)
+        .header("idempotency-key", "a")
+        .header("idempotency-key", "b")
+        .json(&body)
+        .send()
+        .expect("the host answers");
+    assert_eq!(two_keys.status(), 400);
+    let refused: Value = two_keys.json().expect("JSON");
+    assert_eq!(
+        refused["error"]["message"],
+        "the request has 2 Idempotency-Key headers; send one"
+    );
     app.wait_final(first, &user, FINAL);
     assert_eq!(provider.submissions().len(), 1);
 }

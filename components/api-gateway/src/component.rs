@@ -104,8 +104,13 @@ async fn authorized(
         )));
     }
     let if_none_match = header(&req, "if-none-match");
-    let idempotency_key =
-        crate::hooks::idempotency_key(header(&req, crate::hooks::IDEMPOTENCY_HEADER).as_deref())?;
+    let keys: Vec<String> = req
+        .headers()
+        .get(crate::hooks::IDEMPOTENCY_HEADER)
+        .into_iter()
+        .map(|value| String::from_utf8_lossy(&value).into_owned())
+        .collect();
+    let idempotency_key = crate::hooks::idempotency_key(&keys)?;
     let body = match matched.route.method {
         "POST" | "PUT" => read_body(req, config.max_request_bytes).await?,
         _ => Vec::new(),

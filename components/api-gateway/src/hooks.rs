@@ -15,12 +15,22 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// Longest idempotency key, in bytes.
 pub const MAX_KEY_BYTES: usize = 255;
 
-/// The idempotency key of a request: 1 to 255 visible ASCII characters.
-pub fn idempotency_key(header: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(key) = header else {
-        return Ok(None);
+/// The idempotency key of a request, from every value of its header: one value of 1 to 255
+/// visible ASCII characters.
+pub fn idempotency_key(values: &[String]) -> Result<Option<String>, ApiError> {
+    let key = match values {
+        [] => return Ok(None),
+        [key] => key.trim(),
+        _ => {
+            let message = format!(
+                "the request has {} Idempotency-Key headers; send one",
+                values.len()
+            );
+            return Err(
+                ApiError::new(400, "invalid_idempotency_key", message).on("Idempotency-Key")
+            );
+        }
     };
-    let key = key.trim();
     if key.is_empty() || key.len() > MAX_KEY_BYTES || !key.chars().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::new(
             400,
@@ -123,19 +133,37 @@ mod tests {
 
     #[test]
     fn keys_are_visible_ascii_up_to_255_bytes() {
-        assert_eq!(idempotency_key(None).expect("none"), None);
+        let one = |key: &str| idempotency_key(&[key.to_string()]);
+        assert_eq!(idempotency_key(&[]).expect("none"), None);
         assert_eq!(
-            idempotency_key(Some(" order-7 ")).expect("trimmed"),
+            one(" order-7 ").expect("trimmed"),
             Some("order-7".to_string())
         );
+        assert_eq!(
+            one(&"k".repeat(255)).expect("255 bytes").map(|k| k.len()),
+            Some(255)
+        );
         for bad in ["", "two words", "é", &"k".repeat(256)] {
-            let error = idempotency_key(Some(bad)).expect_err("refused");
+            let error = one(bad).expect_err("refused");
             assert_eq!(
                 (error.status, error.code.as_str(), error.field.as_deref()),
                 (400, "invalid_idempotency_key", Some("Idempotency-Key")),
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn two_keys_on_one_request_are_refused() {
+        let error = idempotency_key(&["a".to_string(), "b".to_string()]).expect_err("two keys");
+        assert_eq!(
+            (error.status, error.code.as_str(), error.message.as_str()),
+            (
+                400,
+                "invalid_idempotency_key",
+                "the request has 2 Idempotency-Key headers; send one"
+            )
+        );
     }
 
     #[test]
