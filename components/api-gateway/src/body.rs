@@ -166,7 +166,7 @@ fn array(value: Value, path: &str, expected: &str) -> Result<Vec<Value>, ApiErro
 }
 
 /// How a JSON value is described in messages.
-fn kind(value: &Value) -> &'static str {
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -5,6 +5,9 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use promptmesh_guest::hook;
+
+use crate::body;
 use crate::error::ApiError;
 use crate::model::ProviderReport;
 
@@ -66,7 +69,11 @@ pub fn provider_report(body: &[u8]) -> Result<ProviderReport, ApiError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::not_json(&e.to_string()))?;
     let Value::Object(task) = value else {
-        return Err(ApiError::wrong_type(None, "a JSON object", kind(&value)));
+        return Err(ApiError::wrong_type(
+            None,
+            "a JSON object",
+            body::kind(&value),
+        ));
     };
     let task_id = match task.get("id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
@@ -91,27 +98,10 @@ pub fn provider_report(body: &[u8]) -> Result<ProviderReport, ApiError> {
     Ok(ProviderReport {
         task_id,
         status,
-        progress: text("progress").as_deref().and_then(percent),
+        progress: text("progress").as_deref().and_then(hook::percent),
         image_url: text("imageUrl"),
         fail_reason: text("failReason"),
     })
-}
-
-/// `"85%"` as 85; values above 100 read as 100.
-fn percent(text: &str) -> Option<u8> {
-    let number: u32 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
-    Some(number.min(100) as u8)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// 401 for a callback whose token is not the job's.

@@ -313,10 +313,6 @@ impl Jobs for LinkedQueue {
         )?))
     }
 
-    fn sweep(&self) -> Result<u32, QueueError> {
-        Ok(queue::sweep()?)
-    }
-
     fn queued(&self) -> Result<u32, QueueError> {
         let counts = queue::counts()?;
         Ok(counts

@@ -221,8 +221,6 @@ pub trait Jobs {
         message: &str,
         delay_ms: u32,
     ) -> Result<Job, QueueError>;
-    /// Fails jobs past the queue-wait timeout; returns how many.
-    fn sweep(&self) -> Result<u32, QueueError>;
     /// How many jobs are queued.
     fn queued(&self) -> Result<u32, QueueError>;
     /// Stores the image of job `job_id`; returns the image id.

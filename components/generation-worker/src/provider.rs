@@ -2,6 +2,7 @@
 //! `POST {base}/mj/submit/imagine` with its result codes, and `GET {base}/mj/task/{id}/fetch`
 //! with the task's status and progress. Tasks are addressed by id only, never by prompt.
 
+use promptmesh_guest::hook;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -248,16 +249,10 @@ fn task_report(url: &str, body: &[u8]) -> Result<TaskReport, FetchError> {
     })?;
     Ok(TaskReport {
         status: TaskStatus::parse(answer.status.as_deref().unwrap_or_default()),
-        progress: answer.progress.as_deref().and_then(percent),
+        progress: answer.progress.as_deref().and_then(hook::percent),
         image_url: answer.image_url.filter(|u| !u.is_empty()),
         fail_reason: answer.fail_reason.filter(|r| !r.is_empty()),
     })
-}
-
-/// `"85%"` as 85; values above 100 read as 100; anything else is `None`.
-fn percent(text: &str) -> Option<u8> {
-    let number: u32 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
-    Some(number.min(100) as u8)
 }
 
 #[cfg(test)]
@@ -523,12 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn percentages_parse_leniently() {
-        assert_eq!(percent("0%"), Some(0));
-        assert_eq!(percent(" 85 %"), Some(85));
-        assert_eq!(percent("140%"), Some(100));
-        assert_eq!(percent(""), None);
-        assert_eq!(percent("85"), None);
+    fn unknown_statuses_are_kept_as_not_final() {
         assert_eq!(
             TaskStatus::parse("QUEUED"),
             TaskStatus::Other("QUEUED".into())

@@ -314,10 +314,6 @@ impl Jobs for QueueJobs<'_> {
         job.map(port_job).map_err(port_error)
     }
 
-    fn sweep(&self) -> Result<u32, QueueError> {
-        lease::sweep(self.db.as_ref(), &self.config, self.now()).map_err(port_error)
-    }
-
     fn queued(&self) -> Result<u32, QueueError> {
         let counts = jobs::counts(self.db.as_ref()).map_err(port_error)?;
         Ok(counts

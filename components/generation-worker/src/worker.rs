@@ -1,6 +1,7 @@
-//! One wake-up of the worker: fail what waited too long, lease the first available job
-//! (new, or stranded by a worker that died), run one attempt of it, record how it ended,
-//! deliver the notifications that are due, and wake the next worker while jobs still wait.
+//! One wake-up of the worker: lease the first available job (new, or stranded by a worker
+//! that died; the queue fails what waited too long first), run one attempt of it, record
+//! how it ended, deliver the notifications that are due, and wake the next worker while jobs
+//! still wait.
 
 use std::time::Duration;
 
@@ -57,7 +58,6 @@ pub enum WorkerError {
 impl Worker<'_> {
     /// Handles one wake-up.
     pub fn handle(&self) -> Result<Handled, WorkerError> {
-        self.sweep();
         let lease_ms = u32::try_from(self.config.lease.as_millis()).unwrap_or(u32::MAX);
         let leased = self
             .jobs
@@ -162,13 +162,6 @@ impl Worker<'_> {
         asked
             .map_or(backoff, |asked| asked.max(backoff))
             .min(MAX_RETRY_DELAY)
-    }
-
-    /// Fails jobs that waited in the queue too long; a failure here only delays that.
-    fn sweep(&self) {
-        if let Err(error) = self.jobs.sweep() {
-            eprintln!("generation-worker: sweeping the queue failed error={error}");
-        }
     }
 
     /// Delivers the notifications that are due, up to [`DELIVERIES_PER_WAKE`], and tells the

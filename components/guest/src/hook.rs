@@ -1,7 +1,8 @@
 //! Provider callbacks: the URL a worker gives the provider as `notifyHook`, and the token in
 //! it that lets the gateway accept a callback for that job only. The token is HMAC-SHA256
 //! under the application's webhook secret over the job id, so it cannot be made for another
-//! job without the secret.
+//! job without the secret. Also the contract's progress text, which polls and callbacks
+//! both carry.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -29,6 +30,13 @@ pub fn verify(secret: &str, job_id: &str, token: &str) -> bool {
             == 0
 }
 
+/// A task's progress as midjourney-proxy writes it, `"85%"`, as 85; values above 100 read
+/// as 100, anything else is `None`.
+pub fn percent(text: &str) -> Option<u8> {
+    let number: u32 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    Some(number.min(100) as u8)
+}
+
 /// The callback URL of job `job_id` under `base_url` (no trailing slash).
 pub fn url(base_url: &str, secret: &str, job_id: &str) -> String {
     let token = token(secret, job_id);
@@ -47,6 +55,15 @@ mod tests {
         assert!(!verify("whsec", "job_2", &token));
         assert!(!verify("other", "job_1", &token));
         assert!(!verify("whsec", "job_1", &token[..31]));
+    }
+
+    #[test]
+    fn progress_percentages_parse_leniently() {
+        assert_eq!(percent("0%"), Some(0));
+        assert_eq!(percent(" 85 %"), Some(85));
+        assert_eq!(percent("140%"), Some(100));
+        assert_eq!(percent(""), None);
+        assert_eq!(percent("85"), None);
     }
 
     #[test]

@@ -160,10 +160,6 @@ impl QueueGuest for QueueService {
         Ok(job.map(Into::into))
     }
 
-    fn sweep() -> Result<u32, wit::Error> {
-        Ok(lease::sweep(&open()?, &config()?, now_ms())?)
-    }
-
     fn counts() -> Result<Vec<(wit::JobStatus, u32)>, wit::Error> {
         let counts = jobs::counts(&open()?)?;
         Ok(counts
