@@ -106,9 +106,16 @@ fn c05_jobs_survive_a_kill_with_queued_ones_in_priority_order_and_running_ones_r
         .map(|n| generate(&app, &free, &body(n, "free")))
         .collect();
     let ids: Vec<String> = premium_ids.iter().chain(&free_ids).cloned().collect();
-    // 10 running (the first premium jobs), 40 queued.
+    // 10 running (the first premium jobs) with their provider tasks recorded, 40 queued.
+    // A kill between the provider's answer and that record would leave the job without a
+    // task to follow, and its next attempt would submit again.
     support::eventually(Duration::from_secs(10), || {
-        (provider.submissions().len() == 10).then_some(())
+        let jobs = all_jobs(&app);
+        let followed = jobs
+            .values()
+            .filter(|j| j["provider_task_id"].is_string())
+            .count();
+        (followed == 10).then_some(())
     })
     .expect("ten jobs start");
     let running_before: BTreeSet<String> = provider
